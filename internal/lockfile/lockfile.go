@@ -1,0 +1,89 @@
+// Package lockfile takes advisory flock(2) locks on files, for state that
+// several berth processes may touch at once. A lock is released when it is
+// unlocked or when its process dies, so a killed CLI never leaves it held.
+package lockfile
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Handle is a held flock on one file.
+type Handle struct{ f *os.File }
+
+// Lock blocks until it holds an exclusive lock on path (created if missing)
+// or ctx is done.
+func Lock(ctx context.Context, path string) (*Handle, error) {
+	return lock(ctx, path, unix.LOCK_EX)
+}
+
+// RLock blocks until it holds a shared lock on path or ctx is done.
+func RLock(ctx context.Context, path string) (*Handle, error) {
+	return lock(ctx, path, unix.LOCK_SH)
+}
+
+// TryLock takes an exclusive lock without waiting; ok is false when another
+// process holds it.
+func TryLock(path string) (l *Handle, ok bool, err error) {
+	f, err := open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return &Handle{f: f}, true, nil
+}
+
+func open(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o711); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+}
+
+func lock(ctx context.Context, path string, how int) (*Handle, error) {
+	f, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	delay := time.Millisecond
+	for {
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		if err == nil {
+			return &Handle{f: f}, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		if delay < 50*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// Unlock releases the lock. It is safe to call on a nil Handle and twice.
+func (l *Handle) Unlock() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
