@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"github.com/berth/berth/internal/initproc"
 )
 
 func main() {
-	// Hidden re-exec entry points that must run before anything else
-	// (libcontainer's "init" is handled in init.go's package init).
+	// As /sbin/berth-init inside a container (--init), berth is a tiny init.
+	if filepath.Base(os.Args[0]) == "berth-init" {
+		os.Exit(initproc.Main(os.Args[1:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()
