@@ -1,0 +1,49 @@
+package deptest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/berth/berth/"
+
+// forbidden lists, per package, the berth packages it must not depend on
+// (directly or not).
+var forbidden = map[string][]string{
+	"runtime": {"network", "dns", "volume", "image", "engine", "compose", "cmd/berth"},
+	"network": {"runtime", "dns", "volume", "image", "engine", "compose", "cmd/berth"},
+	"dns":     {"runtime", "network", "volume", "image", "engine", "compose", "cmd/berth"},
+	"volume":  {"runtime", "network", "dns", "image", "engine", "compose", "cmd/berth"},
+	"image":   {"runtime", "network", "dns", "volume", "engine", "compose", "cmd/berth"},
+	"engine":  {"compose", "cmd/berth"},
+	"compose": {"cmd/berth"},
+}
+
+func TestDependencyDirection(t *testing.T) {
+	for pkg, bad := range forbidden {
+		t.Run(pkg, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-tags", "seccomp netgo osusergo", "-deps", "./../../"+pkg).CombinedOutput()
+			if err != nil {
+				t.Skipf("go list %s: %v: %s", pkg, err, out)
+			}
+			deps := map[string]bool{}
+			for _, l := range strings.Fields(string(out)) {
+				deps[l] = true
+			}
+			for _, b := range bad {
+				if deps[mod+b] {
+					t.Errorf("%s depends on %s; see DESIGN.md for the allowed direction", pkg, b)
+				}
+			}
+			// Below compose, nothing may see compose-go types.
+			if pkg != "compose" {
+				for d := range deps {
+					if strings.HasPrefix(d, "github.com/compose-spec/") {
+						t.Errorf("%s depends on %s; compose-go types stay inside compose/", pkg, d)
+					}
+				}
+			}
+		})
+	}
+}
