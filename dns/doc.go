@@ -1,0 +1,62 @@
+// Package dns is berth's built-in resolver: one server process per berth
+// root (`berth __dns`) that listens on the gateway address of every berth
+// network, UDP and TCP port 53, and answers containers by name.
+//
+// # Records
+//
+// The engine owns the records. Whenever endpoints change it writes an
+// immutable Snapshot with WriteSnapshot (or read-modify-writes it with
+// Update) into the DNS directory (layout.DNS(), file records.json), then
+// calls Ensure. The server notices the new file through fsnotify (plus a
+// periodic stat as a fallback), builds a new lookup table and swaps it in
+// with one atomic pointer store: record updates never close or re-bind a
+// listening socket, so no query is lost on a reload. Networks that appear
+// get new listeners; listeners of networks that disappear are closed; the
+// others are left alone. Ensure returns only once the running server has
+// loaded the newest snapshot, so a name resolves as soon as the engine's
+// Ensure call returns.
+//
+// # Answers
+//
+// A query is answered from berth's records only if the name belongs to the
+// network of the listener it arrived on (the gateway address identifies the
+// network): names are matched case-insensitively, with or without a
+// trailing dot and with or without one of the snapshot's search domains as
+// a suffix. A name held by several containers gets all their A records,
+// in a different order on each answer. AAAA (and any other type) for a
+// known name gets NODATA, not NXDOMAIN. PTR queries for the addresses of
+// the network's containers are answered; PTR queries for other addresses
+// inside a berth subnet get NXDOMAIN. Berth's answers carry TTL 0: names
+// follow containers that come and go (a restarted container may get a new
+// address, a stopped one must stop resolving at once, as the compose and
+// run tests check), and the server is one hop away on the bridge, so a
+// cache inside the container would only serve stale addresses. Docker
+// uses 600 s and gets exactly that staleness.
+//
+// Everything else is forwarded to the upstream resolvers: over UDP (TCP
+// when the client used TCP, and a TCP retry when the UDP answer is
+// truncated), one second per try, about two and a half seconds in all; an
+// unreachable upstream gives SERVFAIL, never a hang.
+//
+// # Upstreams
+//
+// The upstream list is, in order of precedence: Snapshot.Upstreams when
+// the engine set it; the environment variable BERTH_DNS_UPSTREAM of the
+// server process (comma-separated "ip" or "ip:port"; Ensure starts the
+// server with the caller's environment, and UpstreamsFromEnv lets the
+// engine copy the same setting into every snapshot so that it survives a
+// server restart); the nameservers of the host's /etc/resolv.conf, read
+// when a snapshot is loaded. The search domains likewise come from
+// Snapshot.Search or else the host's resolv.conf. Upstreams are queried
+// from the host's network namespace, so a loopback resolver such as
+// systemd-resolved's 127.0.0.53 works.
+//
+// # Process
+//
+// Serve holds the flock dns.lock for its whole life and writes dns.pid
+// once its sockets are bound (Ensure waits for that), and loaded (the
+// serial of the last loaded snapshot) after each reload. It exits by
+// itself when the snapshot has listed no network for a few seconds. Ensure
+// starts the server, detached, when no process holds dns.lock, which also
+// covers a server that was SIGKILLed; Stop terminates it.
+package dns

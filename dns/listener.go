@@ -1,0 +1,156 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
+)
+
+// listener is the set of sockets serving one gateway address: several
+// UDP sockets sharing the port through SO_REUSEPORT (one reader each, so
+// the kernel spreads queries over the cores) and one TCP server.
+type listener struct {
+	gw   [4]byte
+	udp  []*net.UDPConn
+	tcp  *dns.Server
+	done chan struct{}
+}
+
+// listenControl sets SO_REUSEPORT (several UDP readers on one port) and
+// IP_FREEBIND (bind the gateway address even before the bridge has it).
+func listenControl(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); serr != nil {
+			return
+		}
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_IP, unix.IP_FREEBIND, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// openListener binds gw:port over UDP (nUDP sockets) and TCP and starts
+// serving with h.
+func openListener(ctx context.Context, gw [4]byte, port, nUDP int, h *netHandler) (*listener, error) {
+	addr := netip.AddrPortFrom(netip.AddrFrom4(gw), uint16(port)).String()
+	lc := net.ListenConfig{Control: listenControl}
+	l := &listener{gw: gw, done: make(chan struct{})}
+	fail := func(err error) (*listener, error) {
+		l.close()
+		return nil, fmt.Errorf("dns listener %s: %w", addr, err)
+	}
+	for range max(nUDP, 1) {
+		pc, err := lc.ListenPacket(ctx, "udp4", addr)
+		if err != nil {
+			return fail(err)
+		}
+		l.udp = append(l.udp, pc.(*net.UDPConn))
+	}
+	tl, err := lc.Listen(ctx, "tcp4", addr)
+	if err != nil {
+		return fail(err)
+	}
+	started := make(chan struct{})
+	l.tcp = &dns.Server{Listener: tl, Net: "tcp", Handler: h,
+		ReadTimeout: 5 * time.Second, IdleTimeout: func() time.Duration { return 5 * time.Second },
+		NotifyStartedFunc: func() { close(started) }}
+	go func() { _ = l.tcp.ActivateAndServe() }()
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		tl.Close()
+		l.tcp = nil
+		return fail(errors.New("tcp server did not start"))
+	}
+	for _, c := range l.udp {
+		go serveUDP(c, h)
+	}
+	return l, nil
+}
+
+// close stops every socket of l.
+func (l *listener) close() {
+	for _, c := range l.udp {
+		c.Close()
+	}
+	if l.tcp != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = l.tcp.ShutdownContext(ctx)
+		cancel()
+	}
+}
+
+// serveUDP is one UDP reader: the fast path inline, everything else in
+// its own goroutine (forwarding may wait on an upstream).
+func serveUDP(c *net.UDPConn, h *netHandler) {
+	buf := make([]byte, 4096)
+	st := newFastState()
+	for {
+		n, from, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		t := h.r.tbl.Load()
+		if t != nil {
+			if out, ok := fastAnswer(t, t.byGateway[h.gw], buf[:n], st); ok {
+				_, _ = c.WriteToUDPAddrPort(out, from)
+				continue
+			}
+		}
+		req := new(dns.Msg)
+		if err := req.Unpack(buf[:n]); err != nil {
+			if n >= 12 {
+				formErr(c, buf[:n], from)
+			}
+			continue
+		}
+		go h.ServeDNS(&udpWriter{c: c, to: from}, req)
+	}
+}
+
+// formErr answers an unparsable query with FORMERR, keeping its id.
+func formErr(c *net.UDPConn, pkt []byte, to netip.AddrPort) {
+	if pkt[2]&0x80 != 0 { // a response: never answer those
+		return
+	}
+	out := []byte{pkt[0], pkt[1], 0x80 | pkt[2]&0x79, 0x80 | dns.RcodeFormatError, 0, 0, 0, 0, 0, 0, 0, 0}
+	_, _ = c.WriteToUDPAddrPort(out, to)
+}
+
+// udpWriter is the dns.ResponseWriter of one UDP query.
+type udpWriter struct {
+	c  *net.UDPConn
+	to netip.AddrPort
+}
+
+func (w *udpWriter) LocalAddr() net.Addr  { return w.c.LocalAddr() }
+func (w *udpWriter) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(w.to) }
+func (w *udpWriter) WriteMsg(m *dns.Msg) error {
+	b, err := m.Pack()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+func (w *udpWriter) Write(b []byte) (int, error) { return w.c.WriteToUDPAddrPort(b, w.to) }
+func (w *udpWriter) Close() error                { return nil }
+func (w *udpWriter) TsigStatus() error           { return nil }
+func (w *udpWriter) TsigTimersOnly(bool)         {}
+func (w *udpWriter) Hijack()                     {}
+func (w *udpWriter) Network() string             { return "udp" }
+
+var _ dns.ResponseWriter = (*udpWriter)(nil)
