@@ -1,0 +1,112 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/internal/errdefs"
+)
+
+// NetNSPath is where the named netns of a container is bind-mounted.
+func (m *Manager) NetNSPath(containerID string) string {
+	return filepath.Join(m.opts.NetNSDir, containerID)
+}
+
+func checkID(containerID string) error {
+	if containerID == "" || strings.ContainsAny(containerID, "/\x00") || containerID == "." || containerID == ".." {
+		return fmt.Errorf("container id %q: %w", containerID, errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// NewNetNS creates a network namespace for the container, bind-mounted at
+// NetNSPath(containerID) (as `ip netns add` does), with lo up, and returns
+// its path. An existing namespace is returned as it is.
+func (m *Manager) NewNetNS(ctx context.Context, containerID string) (string, error) {
+	if err := checkID(containerID); err != nil {
+		return "", err
+	}
+	p := m.NetNSPath(containerID)
+	if isNetNS(p) {
+		return p, nil
+	}
+	if err := os.MkdirAll(m.opts.NetNSDir, 0o711); err != nil {
+		return "", fmt.Errorf("netns %s: %w", containerID, err)
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if errors.Is(err, fs.ErrExist) {
+		// A leftover of a crash: a plain file where no namespace is mounted.
+		os.Remove(p)
+		f, err = os.OpenFile(p, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	}
+	if err != nil {
+		return "", fmt.Errorf("netns %s: %w", containerID, err)
+	}
+	f.Close()
+	errc := make(chan error, 1)
+	go func() {
+		// The thread enters the new namespace and is never unlocked: when
+		// this goroutine returns, the Go runtime ends the thread, so no
+		// other goroutine ever runs in the wrong namespace.
+		runtime.LockOSThread()
+		errc <- mountNewNetNS(p)
+	}()
+	if err := <-errc; err != nil {
+		unix.Unmount(p, unix.MNT_DETACH)
+		os.Remove(p)
+		return "", fmt.Errorf("netns %s: %w", containerID, err)
+	}
+	return p, nil
+}
+
+// mountNewNetNS moves the calling (locked) thread into a new network
+// namespace, bind-mounts it at p and brings lo up.
+func mountNewNetNS(p string) error {
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("unshare: %w", err)
+	}
+	src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+	if err := unix.Mount(src, p, "none", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind-mount %s: %w", src, err)
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("lo: %w", err)
+	}
+	if err := netlink.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("set lo up: %w", err)
+	}
+	return nil
+}
+
+// isNetNS reports whether a network namespace is mounted at p.
+func isNetNS(p string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(p, &st) == nil && st.Type == unix.NSFS_MAGIC
+}
+
+// DeleteNetNS unmounts and removes the container's namespace. The
+// namespace, and the interfaces in it, are gone once no process uses it any
+// more. A missing namespace is not an error.
+func (m *Manager) DeleteNetNS(ctx context.Context, containerID string) error {
+	if err := checkID(containerID); err != nil {
+		return err
+	}
+	p := m.NetNSPath(containerID)
+	if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("netns %s: unmount: %w", containerID, err)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("netns %s: %w", containerID, err)
+	}
+	return nil
+}
