@@ -34,8 +34,8 @@ type InspectConfig struct {
 	Labels       map[string]string
 	ExposedPorts map[string]struct{} `json:",omitempty"`
 	Volumes      map[string]struct{}
-	StopSignal   string              `json:",omitempty"`
-	Healthcheck  *HealthConfig       `json:",omitempty"`
+	StopSignal   string        `json:",omitempty"`
+	Healthcheck  *HealthConfig `json:",omitempty"`
 }
 
 // InspectRootFS lists an image's layers.
