@@ -42,3 +42,16 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# example images
+# example-images: make busybox, app-redis (debootstrap, cached under
+# /var/cache/berth-examples) and app-web (static Go) and import them into the
+# default root (BERTH_ROOT honoured). example-smoke: run every example end to
+# end (EXAMPLES=app to pick some).
+EXAMPLES ?= hello app profiles
+.PHONY: example-images example-smoke
+example-images: build
+	./examples/images.sh $(CURDIR)/$(BIN)
+
+example-smoke: example-images
+	@for ex in $(EXAMPLES); do ./examples/smoke.sh $$ex $(CURDIR)/$(BIN) || exit 1; done
