@@ -1,0 +1,303 @@
+package network_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/network"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("BERTH_NETTEST_CHILD") != "" {
+		os.Exit(attachChild())
+	}
+	os.Exit(m.Run())
+}
+
+func attach(t testing.TB, m *network.Manager, id, path, netName string) *network.Endpoint {
+	t.Helper()
+	ep, err := m.Attach(context.Background(), network.AttachOptions{ContainerID: id, ContainerName: "c-" + id[:6], NetNSPath: path, Network: netName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep
+}
+
+func TestTwoNamespacesTalkOverNetwork(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	n := createNet(t, m, network.CreateOptions{Name: "talk"})
+	idA, pathA := newNetNS(t, m)
+	idB, pathB := newNetNS(t, m)
+	epA := attach(t, m, idA, pathA, "talk")
+	epB := attach(t, m, idB, pathB, n.ID[:8])
+	if epA.IP == epB.IP || epA.IfName != "eth0" || epA.Gateway != n.Gateway || epA.MAC != macOf(epA.IP) {
+		t.Fatalf("endpoints %+v and %+v", epA, epB)
+	}
+	again := attach(t, m, idA, pathA, "talk")
+	if again.IP != epA.IP {
+		t.Fatalf("second Attach gave %s, want the same endpoint %s", again.IP, epA.IP)
+	}
+	serveEcho(t, pathA, net.JoinHostPort(epA.IP, "7000"))
+	if got, err := echoFrom(t, pathB, net.JoinHostPort(epA.IP, "7000"), "over the bridge"); err != nil || got != "over the bridge" {
+		t.Fatalf("B -> A: %q, %v", got, err)
+	}
+	// Default route via the gateway: the host's bridge address answers.
+	inNS(t, pathB, func() error {
+		routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+		if err != nil {
+			return err
+		}
+		for _, r := range routes {
+			if (r.Dst == nil || r.Dst.String() == "0.0.0.0/0") && r.Gw.String() == n.Gateway {
+				return nil
+			}
+		}
+		return fmt.Errorf("no default route via %s in %v", n.Gateway, routes)
+	})
+	eps, err := m.Endpoints(ctx, "talk")
+	if err != nil || len(eps) != 2 {
+		t.Fatalf("Endpoints = %+v, %v", eps, err)
+	}
+	if err := m.Detach(ctx, idB, "talk"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := echoFrom(t, pathB, net.JoinHostPort(epA.IP, "7000"), "x"); err == nil {
+		t.Fatal("B still reaches A after Detach")
+	}
+	if eps, _ := m.Endpoints(ctx, "talk"); len(eps) != 1 || eps[0].ContainerID != idA {
+		t.Fatalf("after Detach: endpoints %+v", eps)
+	}
+}
+
+func macOf(ip string) string {
+	v4 := net.ParseIP(ip).To4()
+	return net.HardwareAddr{2, 0x42, v4[0], v4[1], v4[2], v4[3]}.String()
+}
+
+func TestSecondNetworkIsEth1(t *testing.T) {
+	m, _ := newManager(t)
+	createNet(t, m, network.CreateOptions{Name: "one"})
+	createNet(t, m, network.CreateOptions{Name: "two", Subnet: "10.213.7.0/24", Gateway: "10.213.7.254"})
+	id, path := newNetNS(t, m)
+	attach(t, m, id, path, "one")
+	ep, err := m.Attach(context.Background(), network.AttachOptions{ContainerID: id, NetNSPath: path, Network: "two", IP: "10.213.7.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.IfName != "eth1" || ep.IP != "10.213.7.9" || ep.PrefixLen != 24 {
+		t.Fatalf("second endpoint %+v, want eth1 with 10.213.7.9/24", ep)
+	}
+	id2, path2 := newNetNS(t, m)
+	_, err = m.Attach(context.Background(), network.AttachOptions{ContainerID: id2, NetNSPath: path2, Network: "two", IP: "10.213.7.9"})
+	if !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("static IP in use: %v, want ErrConflict", err)
+	}
+}
+
+func TestRemoveRefusesWhileEndpointsExist(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	n := createNet(t, m, network.CreateOptions{Name: "busy"})
+	id, path := newNetNS(t, m)
+	if _, err := m.Attach(ctx, network.AttachOptions{ContainerID: id, ContainerName: "web", NetNSPath: path, Network: "busy"}); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Remove(ctx, "busy")
+	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), `network "busy" has active endpoints: web`) {
+		t.Fatalf("Remove with an endpoint: %v", err)
+	}
+	if _, err := netlink.LinkByName(n.Bridge); err != nil {
+		t.Fatalf("bridge gone after a refused Remove: %v", err)
+	}
+	if err := m.DetachAll(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove(ctx, "busy"); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, n)
+	if _, err := m.Get(ctx, "busy"); !errdefs.IsNotFound(err) {
+		t.Fatalf("Get after Remove: %v", err)
+	}
+}
+
+func TestFailedAttachLeavesNothing(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	n := createNet(t, m, network.CreateOptions{Name: "fail", Subnet: "10.215.0.0/29"})
+	id, path := newNetNS(t, m)
+	for _, o := range []network.AttachOptions{
+		{ContainerID: id, NetNSPath: "/nonexistent/netns", Network: "fail"},
+		{ContainerID: id, NetNSPath: path, Network: "fail", IfName: "lo"}, // name taken in the netns
+	} {
+		if _, err := m.Attach(ctx, o); err == nil {
+			t.Fatalf("Attach(%+v) succeeded", o)
+		}
+		if eps, _ := m.Endpoints(ctx, "fail"); len(eps) != 0 {
+			t.Fatalf("endpoints after failed attach: %+v", eps)
+		}
+		br, err := netlink.LinkByName(n.Bridge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		links, _ := netlink.LinkList()
+		for _, l := range links {
+			if l.Attrs().MasterIndex == br.Attrs().Index {
+				t.Fatalf("stray link %s on %s after failed attach", l.Attrs().Name, n.Bridge)
+			}
+		}
+	}
+	// The small subnet (.2-.6 free) still has all its addresses: five
+	// containers fit, a sixth does not.
+	for i := 0; i < 5; i++ {
+		id, path := newNetNS(t, m)
+		attach(t, m, id, path, "fail")
+	}
+	id6, path6 := newNetNS(t, m)
+	if _, err := m.Attach(ctx, network.AttachOptions{ContainerID: id6, NetNSPath: path6, Network: "fail"}); !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Fatalf("attach to a full subnet: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestPublishPortsIntoNamespace(t *testing.T) {
+	m, _ := newManager(t)
+	createNet(t, m, network.CreateOptions{Name: "pub"})
+	id, path := newNetNS(t, m)
+	ep := attach(t, m, id, path, "pub")
+	serveEcho(t, path, net.JoinHostPort(ep.IP, "8080"))
+	ports, err := network.ParsePorts([]string{"127.0.0.1::8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, got, err := network.PublishPorts(context.Background(), ports, ep.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if got[0].HostPort == 0 {
+		t.Fatalf("ephemeral port not reported: %+v", got)
+	}
+	hostAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(got[0].HostPort))
+	if r, err := echoFrom(t, "", hostAddr, "via proxy"); err != nil || r != "via proxy" {
+		t.Fatalf("host %s -> container: %q, %v", hostAddr, r, err)
+	}
+	// A second container asking for the same host port fails, naming it.
+	_, _, err = network.PublishPorts(context.Background(), []network.PortMapping{{HostIP: "127.0.0.1", HostPort: got[0].HostPort, ContainerPort: 8080, Proto: "tcp"}}, ep.IP)
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), hostAddr+"/tcp: port is already in use") {
+		t.Fatalf("second publish: %v", err)
+	}
+}
+
+// TestConcurrentAttachNeverDuplicatesIP attaches from goroutines of this
+// process and from child processes (this test binary re-executed) at once.
+func TestConcurrentAttachNeverDuplicatesIP(t *testing.T) {
+	m, opts := newManager(t)
+	ctx := context.Background()
+	createNet(t, m, network.CreateOptions{Name: "race", Subnet: "10.214.0.0/24"})
+	const goroutines, children, perChild = 8, 3, 6
+	var mu sync.Mutex
+	var ips []string
+	var wg sync.WaitGroup
+	var cmds []*exec.Cmd
+	prefix := randID(t)[:8]
+	t.Cleanup(func() { // the children's containers
+		for c := 0; c < children; c++ {
+			for i := 0; i < perChild; i++ {
+				id := fmt.Sprintf("%s-%d-%d", prefix, c, i)
+				m.DetachAll(ctx, id)
+				m.DeleteNetNS(ctx, id)
+			}
+		}
+	})
+	for c := 0; c < children; c++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "BERTH_NETTEST_CHILD=1", "NT_ROOT="+opts.Root, "NT_RUN="+opts.RunRoot,
+			"NT_NETNS="+opts.NetNSDir, "NT_PREFIX="+fmt.Sprintf("%s-%d", prefix, c), "NT_COUNT="+strconv.Itoa(perChild))
+		cmds = append(cmds, cmd)
+	}
+	outs := make([][]byte, children)
+	for i, cmd := range cmds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := cmd.Output()
+			if err != nil {
+				t.Errorf("child %d: %v", i, err)
+			}
+			outs[i] = out
+		}()
+	}
+	for g := 0; g < goroutines; g++ {
+		id, path := newNetNS(t, m)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ep, err := m.Attach(ctx, network.AttachOptions{ContainerID: id, NetNSPath: path, Network: "race"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			ips = append(ips, ep.IP)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, out := range outs {
+		ips = append(ips, strings.Fields(string(out))...)
+	}
+	if len(ips) != goroutines+children*perChild {
+		t.Fatalf("got %d addresses, want %d: %v", len(ips), goroutines+children*perChild, ips)
+	}
+	seen := map[string]bool{}
+	for _, ip := range ips {
+		if seen[ip] {
+			t.Fatalf("address %s handed out twice: %v", ip, ips)
+		}
+		seen[ip] = true
+	}
+	eps, err := m.Endpoints(ctx, "race")
+	if err != nil || len(eps) != len(ips) {
+		t.Fatalf("store has %d endpoints, want %d (%v)", len(eps), len(ips), err)
+	}
+}
+
+// attachChild is the re-executed test binary of
+// TestConcurrentAttachNeverDuplicatesIP: it attaches NT_COUNT fresh
+// namespaces and prints their addresses.
+func attachChild() int {
+	ctx := context.Background()
+	m, err := network.New(network.Options{Root: os.Getenv("NT_ROOT"), RunRoot: os.Getenv("NT_RUN"), NetNSDir: os.Getenv("NT_NETNS")})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	count, _ := strconv.Atoi(os.Getenv("NT_COUNT"))
+	for i := 0; i < count; i++ {
+		id := fmt.Sprintf("%s-%d", os.Getenv("NT_PREFIX"), i)
+		path, err := m.NewNetNS(ctx, id)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ep, err := m.Attach(ctx, network.AttachOptions{ContainerID: id, NetNSPath: path, Network: "race"})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(ep.IP)
+	}
+	return 0
+}

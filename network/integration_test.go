@@ -1,0 +1,244 @@
+package network_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/layout"
+	"github.com/berth/berth/internal/testutil"
+	"github.com/berth/berth/network"
+)
+
+func randID(t testing.TB) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func optionsFor(root string) network.Options {
+	l := layout.New(root)
+	return network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()}
+}
+
+// newManager returns a Manager on a fresh root. At the end of the test it
+// checks that nothing berth made for the test is left on the host.
+func newManager(t *testing.T) (*network.Manager, network.Options) {
+	t.Helper()
+	testutil.RequiresRoot(t)
+	opts := optionsFor(testutil.TempRoot(t))
+	m, err := network.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, opts
+}
+
+// createNet creates a network that is removed at the end of the test, and
+// checks then that its bridge, veths and rules are gone.
+func createNet(t *testing.T, m *network.Manager, o network.CreateOptions) *network.Network {
+	t.Helper()
+	ctx := context.Background()
+	n, err := m.Create(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Remove(ctx, n.ID); err != nil && !errdefs.IsNotFound(err) {
+			t.Errorf("remove network %s: %v", n.Name, err)
+		}
+		assertGone(t, n)
+	})
+	return n
+}
+
+// assertGone fails the test if the host still has the network's bridge, a
+// link on it, a route to its subnet, or an iptables rule naming it.
+func assertGone(t *testing.T, n *network.Network) {
+	t.Helper()
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
+		t.Errorf("bridge %s of network %s still exists", n.Bridge, n.Name)
+	}
+	if out := run(t, "ip", "-o", "route", "show", "table", "all"); strings.Contains(out, n.Subnet) || strings.Contains(out, n.Bridge) {
+		t.Errorf("routes left for %s:\n%s", n.Name, out)
+	}
+	for _, table := range []string{"filter", "nat"} {
+		if out := run(t, "iptables-save", "-t", table); strings.Contains(out, n.Bridge) || strings.Contains(out, n.Subnet) {
+			t.Errorf("iptables %s rules left for %s:\n%s", table, n.Name, out)
+		}
+	}
+}
+
+func run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v: %s", name, args, err, out)
+	}
+	return string(out)
+}
+
+// newNetNS makes a throwaway namespace for a fake container, detached and
+// removed at the end of the test.
+func newNetNS(t testing.TB, m *network.Manager) (id, path string) {
+	t.Helper()
+	ctx := context.Background()
+	id = randID(t)
+	path, err := m.NewNetNS(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.DetachAll(ctx, id); err != nil {
+			t.Errorf("detach all %s: %v", id[:12], err)
+		}
+		if err := m.DeleteNetNS(ctx, id); err != nil {
+			t.Errorf("delete netns: %v", err)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("netns file %s left: %v", path, err)
+		}
+	})
+	return id, path
+}
+
+func inNS(t testing.TB, path string, f func() error) {
+	t.Helper()
+	if err := ns.WithNetNSPath(path, func(ns.NetNS) error { return f() }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serveEcho listens on addr inside the namespace and echoes lines.
+func serveEcho(t testing.TB, path, addr string) {
+	t.Helper()
+	var ln net.Listener
+	inNS(t, path, func() (err error) { ln, err = net.Listen("tcp4", addr); return err })
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+}
+
+// echoFrom dials addr from inside the namespace ("" = the host) and
+// returns the echo of msg.
+func echoFrom(t testing.TB, path, addr, msg string) (string, error) {
+	t.Helper()
+	var c net.Conn
+	var err error
+	dial := func() error { c, err = net.Dial("tcp4", addr); return nil }
+	if path == "" {
+		dial()
+	} else {
+		inNS(t, path, dial)
+	}
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	io.WriteString(c, msg+"\n")
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimSpace(line), err
+}
+
+func TestCreateMakesBridgeAndRules(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	n := createNet(t, m, network.CreateOptions{Name: "front", Labels: map[string]string{"a": "b"}})
+	br, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		t.Fatalf("bridge %s: %v", n.Bridge, err)
+	}
+	if br.Type() != "bridge" || br.Attrs().Flags&net.FlagUp == 0 {
+		t.Fatalf("%s: type %s flags %v, want an up bridge", n.Bridge, br.Type(), br.Attrs().Flags)
+	}
+	addrs, _ := netlink.AddrList(br, netlink.FAMILY_V4)
+	_, sn, _ := net.ParseCIDR(n.Subnet)
+	ones, _ := sn.Mask.Size()
+	if len(addrs) != 1 || addrs[0].IP.String() != n.Gateway || addrs[0].Mask.String() != sn.Mask.String() {
+		t.Fatalf("bridge addresses %v, want %s/%d", addrs, n.Gateway, ones)
+	}
+	nat := run(t, "iptables-save", "-t", "nat")
+	if !strings.Contains(nat, "-A BERTH-POSTROUTING -s "+n.Subnet+" ! -o "+n.Bridge+" -j MASQUERADE") ||
+		!strings.Contains(nat, "-A POSTROUTING -j BERTH-POSTROUTING") {
+		t.Fatalf("no masquerade rule for %s:\n%s", n.Subnet, nat)
+	}
+	filter := run(t, "iptables-save", "-t", "filter")
+	for _, want := range []string{"-A FORWARD -j BERTH-FORWARD", "-A BERTH-FORWARD -i " + n.Bridge + " ! -o " + n.Bridge + " -j ACCEPT"} {
+		if !strings.Contains(filter, want) {
+			t.Fatalf("filter rules lack %q:\n%s", want, filter)
+		}
+	}
+	if fw, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); strings.TrimSpace(string(fw)) != "1" {
+		t.Fatalf("ip_forward = %q after creating a non-internal network", fw)
+	}
+	// Lookups by name, id and id prefix, and a duplicate name.
+	for _, ref := range []string{"front", n.ID, n.ID[:6]} {
+		if got, err := m.Get(ctx, ref); err != nil || got.ID != n.ID || got.Labels["a"] != "b" {
+			t.Fatalf("Get(%q) = %+v, %v", ref, got, err)
+		}
+	}
+	if _, err := m.Create(ctx, network.CreateOptions{Name: "front"}); !errors.Is(err, errdefs.ErrAlreadyExists) {
+		t.Fatalf("duplicate create: %v, want ErrAlreadyExists", err)
+	}
+	if _, err := m.Create(ctx, network.CreateOptions{Name: "clash", Subnet: n.Subnet}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("overlapping subnet: %v, want ErrConflict", err)
+	}
+}
+
+func TestInternalNetworkHasNoMasquerade(t *testing.T) {
+	m, _ := newManager(t)
+	n := createNet(t, m, network.CreateOptions{Name: "back", Internal: true})
+	if nat := run(t, "iptables-save", "-t", "nat"); strings.Contains(nat, n.Subnet) || strings.Contains(nat, n.Bridge) {
+		t.Fatalf("internal network %s has nat rules:\n%s", n.Name, nat)
+	}
+	filter := run(t, "iptables-save", "-t", "filter")
+	for _, want := range []string{"-A BERTH-FORWARD -i " + n.Bridge + " ! -o " + n.Bridge + " -j DROP", "-A BERTH-FORWARD ! -i " + n.Bridge + " -o " + n.Bridge + " -j DROP"} {
+		if !strings.Contains(filter, want) {
+			t.Fatalf("filter rules lack %q:\n%s", want, filter)
+		}
+	}
+}
+
+func TestTwoRootsGetDistinctSubnetsAndBridges(t *testing.T) {
+	m1, _ := newManager(t)
+	m2, _ := newManager(t)
+	ctx := context.Background()
+	d1, err := m1.EnsureDefault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m1.Remove(ctx, d1.ID); assertGone(t, d1) })
+	d2, err := m2.EnsureDefault(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m2.Remove(ctx, d2.ID); assertGone(t, d2) })
+	if d1.Name != "bridge" || d1.Bridge == d2.Bridge || d1.Subnet == d2.Subnet || d1.Bridge == network.DefaultBridge {
+		t.Fatalf("defaults of two test roots: %+v and %+v: want distinct br-<id> bridges and subnets", d1, d2)
+	}
+	again, err := m1.EnsureDefault(ctx)
+	if err != nil || again.ID != d1.ID {
+		t.Fatalf("EnsureDefault again = %+v, %v; want the same network", again, err)
+	}
+}
