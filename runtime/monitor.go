@@ -1,0 +1,362 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/lockfile"
+)
+
+// monitor is the state of one monitor process.
+type monitor struct {
+	m       *Manager
+	c       *Container
+	hooks   MonitorHooks
+	rep     *reporter
+	log     *logWriter
+	attach  *attachServer
+	lc      *libcontainer.Container
+	process *libcontainer.Process
+	stdinMu sync.Mutex
+	stdin   io.WriteCloser // the process's stdin, when OpenStdin, or the pty master
+	console *os.File       // the pty master, with a terminal
+	// consoleSock receives the pty master from libcontainer.
+	consoleSock *os.File
+}
+
+// RunMonitor is the body of the monitor process of container id (started by
+// Start through Options.MonitorCommand): it creates the libcontainer
+// container, runs its process as a child, logs its output, records its exit,
+// applies the restart policy and the healthcheck, and returns once the
+// container stopped for good. BeforeStart is called once, before the first
+// start; its Closer is closed at the end.
+func RunMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks) error {
+	ctx = context.WithoutCancel(ctx) // a monitor outlives signals meant for the CLI
+	debug.SetGCPercent(25)
+	debug.SetMemoryLimit(6 << 20)
+	rep := newReporter()
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ml, err := lockfile.Lock(lctx, m.monitorLockPath(id))
+	cancel()
+	if err != nil {
+		err = fmt.Errorf("container %s: another monitor is running: %w", id, errdefs.ErrConflict)
+		rep.failed(err)
+		return err
+	}
+	defer ml.Unlock()
+	c, err := m.load(id)
+	if err != nil {
+		rep.failed(err)
+		return err
+	}
+	mon := &monitor{m: m, c: c, hooks: hooks, rep: rep}
+	return mon.run(ctx)
+}
+
+func (mon *monitor) run(ctx context.Context) error {
+	c := mon.c
+	var err error
+	if mon.log, err = openLog(mon.m.LogPath(c.ID)); err != nil {
+		return mon.failStart(ctx, err)
+	}
+	defer mon.log.Close()
+	if os.Getenv(waitAttachEnv) != "" || c.Spec.Process.OpenStdin || c.Spec.Process.Terminal {
+		if mon.attach, err = newAttachServer(mon.m.AttachSocket(c.ID), mon); err != nil {
+			return mon.failStart(ctx, err)
+		}
+		defer mon.attach.close()
+	}
+	if os.Getenv(waitAttachEnv) != "" {
+		os.Unsetenv(waitAttachEnv)
+		mon.rep.send("listening")
+		mon.attach.waitClient(30 * time.Second)
+	}
+	var closer io.Closer
+	if mon.hooks.BeforeStart != nil {
+		if closer, err = mon.hooks.BeforeStart(ctx, c); err != nil {
+			return mon.failStart(ctx, err)
+		}
+	}
+	defer func() {
+		if closer != nil {
+			closer.Close()
+		}
+	}()
+	mon.loop(ctx)
+	mon.finish(ctx)
+	return nil
+}
+
+// failStart records a failed first start, reports it, cleans up.
+func (mon *monitor) failStart(ctx context.Context, err error) error {
+	mon.m.updateState(ctx, mon.c.ID, func(s *State) {
+		s.Status = StatusExited
+		s.Error = err.Error()
+		s.Pid = 0
+		s.ExitCode = exitCodeOf(err)
+		s.FinishedAt = time.Now().UTC()
+	})
+	mon.rep.failed(err)
+	mon.cleanup()
+	return err
+}
+
+func exitCodeOf(err error) int {
+	switch {
+	case errors.Is(err, ErrCommandNotFound):
+		return 127
+	case errors.Is(err, ErrNotExecutable):
+		return 126
+	}
+	return 128
+}
+
+// loop runs the process and restarts it as the policy says.
+func (mon *monitor) loop(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for first := true; ; first = false {
+		started := time.Now()
+		code, err := mon.runOnce(ctx, first)
+		if err != nil && first {
+			mon.failStart(ctx, err)
+			return
+		}
+		st, _ := mon.m.updateState(ctx, mon.c.ID, func(*State) {})
+		if !shouldRestart(mon.c.Spec.Restart, code, st) {
+			return
+		}
+		if time.Since(started) >= 10*time.Second {
+			backoff = 100 * time.Millisecond
+		}
+		mon.m.updateState(ctx, mon.c.ID, func(s *State) {
+			s.Status = StatusRestarting
+			s.RestartCount++
+		})
+		if !mon.sleepUnlessStopped(ctx, backoff) {
+			mon.m.updateState(ctx, mon.c.ID, func(s *State) { s.Status = StatusExited })
+			return
+		}
+		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// shouldRestart applies Docker's restart policies to an exit.
+func shouldRestart(p RestartPolicy, code int, st State) bool {
+	if st.StoppedByUser {
+		return false
+	}
+	switch p.Name {
+	case "always", "unless-stopped":
+		return true
+	case "on-failure":
+		return code != 0 && (p.MaxRetries <= 0 || st.RestartCount < p.MaxRetries)
+	}
+	return false
+}
+
+// sleepUnlessStopped waits d, returning false early when a user stops the
+// container meanwhile.
+func (mon *monitor) sleepUnlessStopped(ctx context.Context, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		st, err := mon.m.load(mon.c.ID)
+		if err != nil || st.State.StoppedByUser {
+			return false
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return true
+		}
+		time.Sleep(min(left, 50*time.Millisecond))
+	}
+}
+
+// runOnce starts the process once and waits for it; it returns the exit
+// code, or an error when the process could not start.
+func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
+	c, m := mon.c, mon.m
+	p, err := mon.prepare()
+	if err != nil {
+		return exitCodeOf(err), err
+	}
+	var wg sync.WaitGroup
+	closeAfterStart, err := mon.stdio(p, &wg)
+	if err != nil {
+		mon.destroy()
+		return 128, err
+	}
+	err = mon.lc.Run(p)
+	for _, f := range closeAfterStart {
+		f.Close()
+	}
+	if err == nil && mon.console == nil && c.Spec.Process.Terminal {
+		err = mon.recvConsole(p, &wg)
+	}
+	if err != nil {
+		p.Signal(unix.SIGKILL)
+		wg.Wait()
+		mon.destroy()
+		return 128, classifyStartError(c, err)
+	}
+	mon.process = p
+	pid, _ := p.Pid()
+	m.updateState(ctx, c.ID, func(s *State) {
+		s.Status, s.Pid, s.MonitorPid = StatusRunning, pid, os.Getpid()
+		s.StartedAt, s.ExitCode, s.Error, s.OOMKilled = time.Now().UTC(), 0, "", false
+		s.StoppedByUser = false
+		if c.Spec.Health != nil && !isHealthNone(c.Spec.Health) {
+			s.Health = &HealthState{Status: HealthStarting}
+		}
+	})
+	if first {
+		mon.rep.started(pid)
+	}
+	hctx, stopHealth := context.WithCancel(ctx)
+	go mon.healthLoop(hctx)
+	ps, _ := p.Wait()
+	stopHealth()
+	wg.Wait()
+	mon.closeStdio()
+	code := exitStatus(ps)
+	oom := mon.oomKilled()
+	mon.destroy()
+	m.updateState(ctx, c.ID, func(s *State) {
+		s.Status, s.Pid, s.ExitCode, s.OOMKilled = StatusExited, 0, code, oom
+		s.FinishedAt = time.Now().UTC()
+	})
+	return code, nil
+}
+
+// prepare mounts the rootfs, creates the libcontainer container and builds
+// the process.
+func (mon *monitor) prepare() (*libcontainer.Process, error) {
+	c, m := mon.c, mon.m
+	rootfs, err := m.mountRootfs(c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := libcontainerConfig(c, rootfs)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newProcess(c, rootfs, c.Spec.Process.Args, c.Spec.Process.Env, c.Spec.Process.Cwd,
+		c.Spec.Process.User, c.Spec.Process.Terminal, true)
+	if err != nil {
+		return nil, err
+	}
+	if p.Rlimits, _, err = rlimits(c.Spec.Ulimits); err != nil {
+		return nil, err
+	}
+	if old, err := libcontainer.Load(m.opts.LibcontainerRoot, c.ID); err == nil {
+		old.Signal(unix.SIGKILL)
+		old.Destroy()
+	}
+	for attempt := 0; ; attempt++ {
+		mon.lc, err = libcontainer.Create(m.opts.LibcontainerRoot, c.ID, cfg)
+		if err == nil || attempt > 2 || !errors.Is(err, os.ErrNotExist) {
+			break // ENOENT: another container's removal raced on the cgroup parent
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("container %s: create: %w", c.ID, err)
+	}
+	return p, nil
+}
+
+// newProcess builds a process of c (the init when init is true).
+func newProcess(c *Container, rootfs string, args, env []string, cwd, usr string, tty, init bool) (*libcontainer.Process, error) {
+	if cwd == "" {
+		cwd = "/"
+	}
+	eu, err := resolveUser(rootfs, usr, c.Spec.Process.GroupAdd)
+	if err != nil {
+		return nil, err
+	}
+	env = buildEnv(env, hostnameEnv(c), eu.Home, tty)
+	if err := ensureCwd(rootfs, cwd, eu); err != nil {
+		return nil, err
+	}
+	if err := lookCommand(rootfs, args[0], env, cwd); err != nil {
+		return nil, err
+	}
+	if init && c.Spec.Process.Init {
+		args = append([]string{InitPath, "--"}, args...)
+	}
+	return &libcontainer.Process{
+		Args: args, Env: env, Cwd: cwd, UID: eu.UID, GID: eu.GID, AdditionalGroups: eu.Groups,
+		Init: init, ConsoleWidth: 80, ConsoleHeight: 24,
+	}, nil
+}
+
+func hostnameEnv(c *Container) string {
+	if c.Spec.HostNetwork {
+		h, _ := os.Hostname()
+		return h
+	}
+	return hostname(c)
+}
+
+// classifyStartError maps libcontainer's exec failures to the sentinels.
+func classifyStartError(c *Container, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory") && strings.Contains(msg, "exec"):
+		return fmt.Errorf("%v: %w", err, ErrCommandNotFound)
+	case strings.Contains(msg, "permission denied") && strings.Contains(msg, "exec"):
+		return fmt.Errorf("%v: %w", err, ErrNotExecutable)
+	}
+	return fmt.Errorf("container %s: start: %w", c.ID, err)
+}
+
+func exitStatus(ps *os.ProcessState) int {
+	if ps == nil {
+		return 255
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// destroy removes the libcontainer container (its cgroup leaf and state).
+func (mon *monitor) destroy() {
+	if mon.lc != nil {
+		mon.lc.Destroy()
+		mon.lc = nil
+	}
+	mon.process = nil
+}
+
+// cleanup releases what the monitor holds once the container stopped for good.
+func (mon *monitor) cleanup() {
+	mon.destroy()
+	mon.m.unmountRootfs(mon.c.ID)
+	removeCgroups(mon.c.ID)
+}
+
+// finish cleans up and runs the OnExit hook.
+func (mon *monitor) finish(ctx context.Context) {
+	mon.cleanup()
+	if len(mon.c.Spec.OnExit) == 0 {
+		return
+	}
+	hctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(hctx, mon.c.Spec.OnExit[0], mon.c.Spec.OnExit[1:]...)
+	cmd.Env = append(os.Environ(), "BERTH_CONTAINER_ID="+mon.c.ID)
+	cmd.Run()
+}

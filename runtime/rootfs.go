@@ -1,0 +1,153 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/internal/errdefs"
+)
+
+// mountRootfs mounts the overlay rootfs of c at its mount point unless it
+// is mounted already, and returns the mount point.
+func (m *Manager) mountRootfs(c *Container) (string, error) {
+	target := m.rootfsDir(c.ID)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return "", err
+	}
+	if ok, _ := mountinfo.Mounted(target); ok {
+		return target, nil
+	}
+	layers := c.Spec.Rootfs.Layers
+	if len(layers) == 0 {
+		return "", fmt.Errorf("container %s: rootfs has no layers: %w", c.ID, errdefs.ErrInvalidArgument)
+	}
+	upper, work := m.UpperDir(c.ID), m.workDir(c.ID)
+	for _, d := range []string{upper, work} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", err
+		}
+	}
+	opts := "lowerdir=" + strings.Join(layers, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if len(opts) >= os.Getpagesize() {
+		return "", fmt.Errorf("container %s: overlay options too long (%d layers): %w", c.ID, len(layers), errdefs.ErrInvalidArgument)
+	}
+	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+		return "", fmt.Errorf("container %s: mount overlay rootfs: %w", c.ID, err)
+	}
+	return target, nil
+}
+
+// unmountRootfs unmounts the container's rootfs if mounted.
+func (m *Manager) unmountRootfs(id string) error {
+	target := m.rootfsDir(id)
+	for range 2 {
+		ok, err := mountinfo.Mounted(target)
+		if err != nil || !ok {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := unix.Unmount(target, 0); err != nil {
+			if err2 := unix.Unmount(target, unix.MNT_DETACH); err2 != nil {
+				return fmt.Errorf("container %s: unmount rootfs: %w", id, err)
+			}
+		}
+	}
+	return nil
+}
+
+// MountRootfs returns a directory with the container's merged rootfs, for
+// cp and export, even when the container is stopped. release unmounts it if
+// this call mounted it.
+func (m *Manager) MountRootfs(ctx context.Context, ref string) (string, func() error, error) {
+	c, err := m.Get(ctx, ref)
+	if err != nil {
+		return "", nil, err
+	}
+	h, err := m.lock(ctx, c.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	defer h.Unlock()
+	target := m.rootfsDir(c.ID)
+	if ok, _ := mountinfo.Mounted(target); ok {
+		return target, func() error { return nil }, nil
+	}
+	dir, err := m.mountRootfs(c)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() error {
+		// Leave it mounted if the container started meanwhile.
+		if cur, err := m.load(c.ID); err == nil && cur.State.Running() {
+			return nil
+		}
+		return m.unmountRootfs(c.ID)
+	}, nil
+}
+
+// removeCgroups removes the container's leftover cgroup dirs (killing what
+// is left in them) and the berth parent dirs when they are empty.
+func removeCgroups(id string) {
+	for _, base := range cgroupBases() {
+		leaf := filepath.Join(base, cgroupParent, id)
+		if _, err := os.Stat(leaf); err == nil {
+			killCgroup(leaf)
+			removeTree(leaf)
+		}
+		os.Remove(filepath.Join(base, cgroupParent)) // fails while other containers use it
+	}
+}
+
+// cgroupBases lists the cgroup hierarchies' mount points.
+func cgroupBases() []string {
+	ents, err := os.ReadDir("/sys/fs/cgroup")
+	if err != nil {
+		return nil
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		return []string{"/sys/fs/cgroup"}
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() || e.Type()&os.ModeSymlink == 0 {
+			if e.IsDir() {
+				out = append(out, filepath.Join("/sys/fs/cgroup", e.Name()))
+			}
+		}
+	}
+	return out
+}
+
+func killCgroup(dir string) {
+	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(data)) {
+		var pid int
+		fmt.Sscan(f, &pid)
+		if pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+}
+
+// removeTree rmdirs a cgroup dir and its children, deepest first.
+func removeTree(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() {
+			removeTree(filepath.Join(dir, e.Name()))
+		}
+	}
+	os.Remove(dir)
+}

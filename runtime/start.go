@@ -1,0 +1,183 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/berth/berth/internal/errdefs"
+)
+
+// The monitor reports to Start on an inherited pipe (fd 3) with one line:
+// "started <pid>", or "error <kind> <message>" with kind one of notfound,
+// notexec, invalid, conflict, other. With StartOptions.Attach it first
+// writes "listening" once attach.sock accepts clients.
+const reportFDEnv = "BERTH_MONITOR_REPORT_FD"
+
+// waitAttachEnv asks the monitor to wait for one attach client before it
+// starts the process.
+const waitAttachEnv = "BERTH_MONITOR_WAIT_ATTACH"
+
+// Start spawns the container's monitor and returns as soon as the
+// container's process runs. An error starting it wraps ErrCommandNotFound
+// or ErrNotExecutable when the command is missing or not executable. Starting
+// a running container does nothing.
+func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) error {
+	c, err := m.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() {
+		if opts.Attach != nil {
+			return m.Attach(ctx, c.ID, *opts.Attach)
+		}
+		return nil
+	}
+	if m.opts.MonitorCommand == nil {
+		return fmt.Errorf("container %s: runtime has no MonitorCommand: %w", c.Name, errdefs.ErrFailedPrecondition)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	argv := m.opts.MonitorCommand(c.ID)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Env = append(os.Environ(), reportFDEnv+"=3")
+	if opts.Attach != nil {
+		cmd.Env = append(cmd.Env, waitAttachEnv+"=1")
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return fmt.Errorf("container %s: start monitor: %w", c.Name, err)
+	}
+	go cmd.Wait() // reap it if this process outlives it
+
+	lines := make(chan string, 2)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	next := func() (string, bool, error) {
+		select {
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		case l, ok := <-lines:
+			return l, ok, nil
+		}
+	}
+	line, ok, err := next()
+	if err != nil {
+		return err
+	}
+	var session *attachSession
+	if ok && line == "listening" {
+		session, err = m.dialAttach(ctx, c, *opts.Attach)
+		if err != nil {
+			cmd.Process.Kill()
+			return err
+		}
+		defer session.close()
+		if line, ok, err = next(); err != nil {
+			return err
+		}
+	}
+	if !ok {
+		st, _ := m.load(c.ID)
+		msg := "monitor exited before starting the container"
+		if st != nil && st.State.Error != "" {
+			msg = st.State.Error
+		}
+		return fmt.Errorf("container %s: %s: %w", c.Name, msg, errdefs.ErrUnavailable)
+	}
+	if err := parseReport(line); err != nil {
+		return fmt.Errorf("container %s: %w", c.Name, err)
+	}
+	if session != nil {
+		return session.run(ctx)
+	}
+	return nil
+}
+
+// parseReport turns the monitor's report line into nil or an error.
+func parseReport(line string) error {
+	if rest, ok := strings.CutPrefix(line, "started "); ok {
+		if _, err := strconv.Atoi(rest); err == nil {
+			return nil
+		}
+	}
+	rest, ok := strings.CutPrefix(line, "error ")
+	if !ok {
+		return fmt.Errorf("unexpected monitor report %q: %w", line, errdefs.ErrUnavailable)
+	}
+	kind, msg, _ := strings.Cut(rest, " ")
+	classes := map[string]error{"notfound": ErrCommandNotFound, "notexec": ErrNotExecutable,
+		"invalid": errdefs.ErrInvalidArgument, "conflict": errdefs.ErrConflict}
+	if class, ok := classes[kind]; ok {
+		return fmt.Errorf("%s: %w", msg, class)
+	}
+	return errors.New(msg)
+}
+
+// reportKind is the report kind of a start error.
+func reportKind(err error) string {
+	switch {
+	case errors.Is(err, ErrCommandNotFound):
+		return "notfound"
+	case errors.Is(err, ErrNotExecutable):
+		return "notexec"
+	case errors.Is(err, errdefs.ErrInvalidArgument):
+		return "invalid"
+	case errors.Is(err, errdefs.ErrConflict):
+		return "conflict"
+	}
+	return "other"
+}
+
+// reporter is the monitor's end of the report pipe.
+type reporter struct{ f *os.File }
+
+func newReporter() *reporter {
+	fd, err := strconv.Atoi(os.Getenv(reportFDEnv))
+	os.Unsetenv(reportFDEnv)
+	if err != nil || fd < 3 {
+		return &reporter{}
+	}
+	syscall.CloseOnExec(fd)
+	return &reporter{f: os.NewFile(uintptr(fd), "report")}
+}
+
+func (r *reporter) send(line string) {
+	if r.f != nil {
+		r.f.WriteString(strings.ReplaceAll(line, "\n", " ") + "\n")
+	}
+}
+
+func (r *reporter) started(pid int) {
+	r.send("started " + strconv.Itoa(pid))
+	r.close()
+}
+
+func (r *reporter) failed(err error) {
+	r.send("error " + reportKind(err) + " " + err.Error())
+	r.close()
+}
+
+func (r *reporter) close() {
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+}

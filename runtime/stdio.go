@@ -1,0 +1,184 @@
+package runtime
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"golang.org/x/sys/unix"
+)
+
+// stdio wires the process's stdio: pipes (or a console socket for a
+// terminal) whose output goes to the log and the attach clients. It returns
+// the child's ends, to close once the process started.
+func (mon *monitor) stdio(p *libcontainer.Process, wg *sync.WaitGroup) ([]*os.File, error) {
+	spec := mon.c.Spec.Process
+	if spec.Terminal {
+		parent, child, err := utils.NewSockPair("console")
+		if err != nil {
+			return nil, err
+		}
+		p.ConsoleSocket = child
+		mon.consoleSock = parent
+		return []*os.File{child}, nil
+	}
+	var closeAfter []*os.File
+	for _, s := range []struct {
+		name string
+		dst  **os.File
+	}{{"stdout", nil}, {"stderr", nil}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		if s.name == "stdout" {
+			p.Stdout = w
+		} else {
+			p.Stderr = w
+		}
+		closeAfter = append(closeAfter, w)
+		wg.Add(1)
+		go func(name string) {
+			defer wg.Done()
+			defer r.Close()
+			mon.log.copyStream(name, r)
+		}(s.name)
+	}
+	if spec.OpenStdin {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		p.Stdin = r
+		closeAfter = append(closeAfter, r)
+		mon.setStdin(w)
+	}
+	return closeAfter, nil
+}
+
+// recvConsole receives the pty master from libcontainer and logs its output.
+func (mon *monitor) recvConsole(p *libcontainer.Process, wg *sync.WaitGroup) error {
+	sock := mon.consoleSock
+	mon.consoleSock = nil
+	defer sock.Close()
+	master, err := utils.RecvFile(sock)
+	if err != nil {
+		return fmt.Errorf("receive console: %w", err)
+	}
+	mon.console = master
+	mon.setStdin(master)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		mon.log.copyRaw("stdout", master)
+	}()
+	return nil
+}
+
+func (mon *monitor) setStdin(w interface {
+	Write([]byte) (int, error)
+	Close() error
+}) {
+	mon.stdinMu.Lock()
+	mon.stdin = w
+	mon.stdinMu.Unlock()
+}
+
+// writeStdin forwards attach clients' input to the process.
+func (mon *monitor) writeStdin(p []byte) {
+	mon.stdinMu.Lock()
+	defer mon.stdinMu.Unlock()
+	if mon.stdin != nil {
+		mon.stdin.Write(p)
+	}
+}
+
+// closeStdin closes the process's stdin (an attach client sent EOF).
+func (mon *monitor) closeStdin() {
+	mon.stdinMu.Lock()
+	defer mon.stdinMu.Unlock()
+	if mon.stdin != nil && mon.console == nil {
+		mon.stdin.Close()
+		mon.stdin = nil
+	}
+}
+
+// resize sets the terminal's window size.
+func (mon *monitor) resize(w, h uint16) {
+	mon.stdinMu.Lock()
+	defer mon.stdinMu.Unlock()
+	if mon.console != nil {
+		unix.IoctlSetWinsize(int(mon.console.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: w, Row: h})
+	}
+}
+
+func (mon *monitor) closeStdio() {
+	mon.stdinMu.Lock()
+	defer mon.stdinMu.Unlock()
+	if mon.stdin != nil {
+		mon.stdin.Close()
+		mon.stdin = nil
+	}
+	mon.console = nil
+}
+
+// oomKilled reads the container cgroup's oom_kill counter.
+func (mon *monitor) oomKilled() bool {
+	if mon.lc == nil {
+		return false
+	}
+	st, err := mon.lc.State()
+	if err != nil {
+		return false
+	}
+	var file, dir string
+	if cgroups.IsCgroup2UnifiedMode() {
+		dir, file = st.CgroupPaths[""], "memory.events"
+	} else {
+		dir, file = st.CgroupPaths["memory"], "memory.oom_control"
+	}
+	if dir == "" {
+		return false
+	}
+	f, err := os.Open(filepath.Join(dir, file))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		if k == "oom_kill" {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n > 0
+		}
+	}
+	return false
+}
+
+// ensureCwd creates the working directory in the rootfs when missing,
+// owned by the process's user.
+func ensureCwd(rootfs, cwd string, eu *execUser) error {
+	full, err := securejoin.SecureJoin(rootfs, cwd)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(full); err == nil {
+		if !fi.IsDir() {
+			return fmt.Errorf("working directory %q is not a directory", cwd)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(full, 0o755); err != nil {
+		return fmt.Errorf("create working directory %q: %w", cwd, err)
+	}
+	return os.Chown(full, eu.UID, eu.GID)
+}
