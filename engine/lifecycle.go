@@ -1,0 +1,245 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/network"
+	"github.com/berth/berth/runtime"
+)
+
+// StartOptions tune Start.
+type StartOptions struct {
+	// Attach connects stdio before the process starts and makes Start
+	// return only when the attach session ends (see runtime.StartOptions).
+	Attach *runtime.AttachOptions
+}
+
+// Start attaches the container's networks, writes its hosts file, updates
+// DNS and starts it. A failed start detaches what it attached.
+func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err error) {
+	c, err := e.Runtime.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() {
+		if o.Attach != nil {
+			return e.Runtime.Attach(ctx, c.ID, *o.Attach)
+		}
+		return nil
+	}
+	d, err := dataOf(c)
+	if err != nil {
+		return err
+	}
+	if err := e.attachNetworks(ctx, c, d); err != nil {
+		e.detach(ctx, c)
+		return err
+	}
+	// Names resolve as soon as Start returns (and during a foreground run).
+	if err := e.refreshDNS(ctx, c.ID); err != nil {
+		e.detach(ctx, c)
+		return fmt.Errorf("container %q: update DNS: %w", c.Name, err)
+	}
+	err = e.Runtime.Start(ctx, c.ID, runtime.StartOptions{Attach: o.Attach})
+	if err != nil && !errors.Is(err, runtime.ErrDetached) {
+		if cur, gerr := e.Runtime.Get(ctx, c.ID); gerr != nil || !cur.State.Running() {
+			e.detach(ctx, c)
+		}
+	}
+	return err
+}
+
+// attachNetworks connects the container to its networks and writes its
+// etc files with the addresses it got.
+func (e *Engine) attachNetworks(ctx context.Context, c *runtime.Container, d *containerData) error {
+	if !d.OwnNetNS {
+		return e.writeEtcFiles(ctx, c, d, nil)
+	}
+	if !fileExists(c.Spec.NetNSPath) {
+		// The netns was lost (a reboot cleared the run dir): make it again.
+		if _, err := e.Networks.NewNetNS(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+	var eps []*network.Endpoint
+	for i, n := range d.Networks {
+		if n.Name == "bridge" {
+			if _, err := e.Networks.EnsureDefault(ctx); err != nil {
+				return err
+			}
+		}
+		ep, err := e.Networks.Attach(ctx, network.AttachOptions{ContainerID: c.ID, ContainerName: c.Name,
+			NetNSPath: c.Spec.NetNSPath, Network: n.Name, Aliases: n.Aliases, IP: n.IP, MAC: n.MAC,
+			IfName: fmt.Sprintf("eth%d", i)})
+		if err != nil {
+			return fmt.Errorf("container %q: %w", c.Name, err)
+		}
+		eps = append(eps, ep)
+	}
+	return e.writeEtcFiles(ctx, c, d, eps)
+}
+
+// detach undoes attachNetworks and refreshes DNS; errors are secondary to
+// the failure that led here, so they are dropped.
+func (e *Engine) detach(ctx context.Context, c *runtime.Container) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	e.Networks.DetachAll(ctx, c.ID)
+	os.Remove(e.portsFile(c.ID))
+	e.RefreshDNS(ctx)
+}
+
+// Exited is the monitor's exit hook: the container stopped for good, so
+// its networks are detached, its ports released and DNS updated. It is
+// safe to run more than once.
+func (e *Engine) Exited(ctx context.Context, ref string) error {
+	c, err := e.Runtime.Get(ctx, ref)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if c.State.Running() && c.State.Status != runtime.StatusRestarting {
+		return nil // started again meanwhile
+	}
+	if err := e.Networks.DetachAll(ctx, c.ID); err != nil {
+		return err
+	}
+	os.Remove(e.portsFile(c.ID))
+	return e.RefreshDNS(ctx)
+}
+
+// Stop stops the container (stop signal, then SIGKILL after timeout; nil
+// timeout = the container's stop timeout or 10 s) and detaches its networks.
+func (e *Engine) Stop(ctx context.Context, ref string, timeout *time.Duration) error {
+	c, err := e.Runtime.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := e.Runtime.Stop(ctx, c.ID, timeout); err != nil {
+		return err
+	}
+	return e.Exited(ctx, c.ID)
+}
+
+// Kill sends sig to the container's process.
+func (e *Engine) Kill(ctx context.Context, ref, sig string) error {
+	return e.Runtime.Kill(ctx, ref, sig)
+}
+
+// Restart stops the container if it runs and starts it again.
+func (e *Engine) Restart(ctx context.Context, ref string, timeout *time.Duration) error {
+	c, err := e.Runtime.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() {
+		if err := e.Stop(ctx, c.ID, timeout); err != nil {
+			return err
+		}
+	}
+	return e.Start(ctx, c.ID, StartOptions{})
+}
+
+// RemoveOptions tune Remove.
+type RemoveOptions struct {
+	Force   bool // kill a running container first
+	Volumes bool // also remove its anonymous volumes
+}
+
+// Remove deletes the container and everything the engine made for it: its
+// endpoints, netns and (with Volumes) anonymous volumes. A container whose
+// monitor died is removed as well.
+func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error {
+	c, err := e.Runtime.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if c.State.Running() && !o.Force {
+		return fmt.Errorf("cannot remove container %q: container is %s: stop the container before removing or force remove (-f): %w",
+			c.Name, c.State.Status, errdefs.ErrFailedPrecondition)
+	}
+	d, derr := dataOf(c)
+	if err := e.Runtime.Remove(ctx, c.ID, runtime.RemoveOptions{Force: o.Force}); err != nil {
+		return err
+	}
+	var errs []error
+	errs = append(errs, e.Networks.DetachAll(ctx, c.ID))
+	if derr == nil && d.OwnNetNS {
+		errs = append(errs, e.Networks.DeleteNetNS(ctx, c.ID))
+	}
+	errs = append(errs, e.RefreshDNS(ctx))
+	if o.Volumes && derr == nil {
+		for _, v := range d.AnonVolumes {
+			if err := e.Volumes.Remove(ctx, v, e.volumeInUseExcept(ctx, c.ID)); err != nil && !errdefs.IsNotFound(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("container %q removed, but cleaning up after it failed: %w", c.Name, err)
+	}
+	return nil
+}
+
+// volumeInUseExcept returns an in-use check over every container but id.
+func (e *Engine) volumeInUseExcept(ctx context.Context, id string) func(string) bool {
+	return func(name string) bool {
+		for _, u := range e.VolumeUsers(ctx, name) {
+			if u != id {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// VolumeUsers returns the ids of containers that mount volume name.
+func (e *Engine) VolumeUsers(ctx context.Context, name string) []string {
+	cs, err := e.Runtime.List(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range cs {
+		d, err := dataOf(c)
+		if err != nil {
+			continue
+		}
+		for _, m := range d.Mounts {
+			if m.Type == "volume" && m.Name == name {
+				out = append(out, c.ID)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// VolumeInUse reports whether any container mounts volume name (for
+// `volume rm` and `volume prune`).
+func (e *Engine) VolumeInUse(ctx context.Context) func(string) bool {
+	return func(name string) bool { return len(e.VolumeUsers(ctx, name)) > 0 }
+}
+
+// ImageInUse reports whether any container uses the image id (for `image rm`).
+func (e *Engine) ImageInUse(ctx context.Context) func(string) bool {
+	return func(id string) bool {
+		cs, err := e.Runtime.List(ctx)
+		if err != nil {
+			return true
+		}
+		for _, c := range cs {
+			if c.Spec.ImageID == id {
+				return true
+			}
+		}
+		return false
+	}
+}
