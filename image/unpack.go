@@ -126,6 +126,9 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	if path.Base(rel) != whiteoutOpaque && (strings.HasPrefix(rel, whiteoutMeta) || strings.Contains(rel, "/"+whiteoutMeta)) {
+		return nil // AUFS metadata (hard link dirs) and its content: not needed by overlay
+	}
 	target, err := u.parent(hdr.Name, rel)
 	if err != nil {
 		return err
@@ -175,8 +178,6 @@ func (u *unpacker) whiteout(name, base, target string) error {
 			return fmt.Errorf("archive entry %q: opaque whiteout: %w", name, err)
 		}
 		return nil
-	case strings.HasPrefix(base, whiteoutMeta):
-		return nil // other AUFS metadata (hard link dirs): not needed by overlay
 	}
 	victim := base[len(whiteoutPrefix):]
 	if victim == "" || victim == "." || victim == ".." {
