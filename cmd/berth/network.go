@@ -1,5 +1,514 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+	"time"
 
-func addNetworkCommands(root *cobra.Command, g *globals) {}
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/network"
+)
+
+// newNetworkManager opens the network store of the selected root.
+func newNetworkManager(g *globals) (*network.Manager, error) {
+	l := g.Layout()
+	return network.New(network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()})
+}
+
+func addNetworkCommands(root *cobra.Command, g *globals) {
+	cmd := &cobra.Command{
+		Use:     "network",
+		Short:   "Manage networks",
+		GroupID: "objects",
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
+	}
+	for _, sub := range []*cobra.Command{newNetworkCreateCmd(g), newNetworkLsCmd(g),
+		newNetworkInspectCmd(g), newNetworkRmCmd(g), newNetworkPruneCmd(g)} {
+		networkShadowFileFlag(sub)
+		cmd.AddCommand(sub)
+	}
+	root.AddCommand(cmd)
+}
+
+// networkShadowFileFlag gives cmd a hidden local "file" flag. The root's
+// persistent compose flag --file/-f would otherwise take -f, which Docker's
+// network commands use for --format, --filter and --force (cobra panics on
+// the clash); a local flag of the same name keeps the persistent one out.
+func networkShadowFileFlag(cmd *cobra.Command) {
+	cmd.Flags().StringArray("file", nil, "unused")
+	cmd.Flags().MarkHidden("file")
+}
+
+type networkCreateFlags struct {
+	Driver, Subnet, Gateway string
+	Internal                bool
+	Labels, Opts            []string
+}
+
+func newNetworkCreateCmd(g *globals) *cobra.Command {
+	var f networkCreateFlags
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] NETWORK",
+		Short: "Create a network",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			if f.Driver != "bridge" {
+				return fmt.Errorf("network driver %q: only bridge is supported: %w", f.Driver, errdefs.ErrNotImplemented)
+			}
+			labels, err := networkKeyValues("label", f.Labels)
+			if err != nil {
+				return err
+			}
+			opts, err := networkKeyValues("opt", f.Opts)
+			if err != nil {
+				return err
+			}
+			m, err := newNetworkManager(g)
+			if err != nil {
+				return err
+			}
+			n, err := m.Create(c.Context(), network.CreateOptions{Name: args[0], Subnet: f.Subnet,
+				Gateway: f.Gateway, Internal: f.Internal, Labels: labels, Options: opts})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), n.ID)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.Driver, "driver", "d", "bridge", "driver to manage the network")
+	fl.StringVar(&f.Subnet, "subnet", "", "subnet in CIDR format (default: a free one from the pool)")
+	fl.StringVar(&f.Gateway, "gateway", "", "IPv4 gateway for the subnet")
+	fl.BoolVar(&f.Internal, "internal", false, "restrict external access to the network")
+	fl.StringArrayVar(&f.Labels, "label", nil, "set metadata on a network (key=value)")
+	fl.StringArrayVarP(&f.Opts, "opt", "o", nil, "set driver specific options (key=value)")
+	return cmd
+}
+
+// networkKeyValues parses key=value flags ("key" alone means an empty value).
+func networkKeyValues(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, fmt.Errorf("--%s %q: want key=value: %w", flag, kv, errdefs.ErrInvalidArgument)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+type networkLsFlags struct {
+	Quiet, NoTrunc bool
+	Format         string
+	Filters        []string
+}
+
+// networkRow is what `network ls --format` templates see.
+type networkRow struct {
+	ID, Name, Driver, Scope, CreatedAt string
+	IPv6, Internal                     bool
+	Labels                             string
+	labels                             map[string]string
+}
+
+// Label returns the value of one label (Docker's {{.Label "k"}}).
+func (r networkRow) Label(k string) string { return r.labels[k] }
+
+func newNetworkLsCmd(g *globals) *cobra.Command {
+	var f networkLsFlags
+	cmd := &cobra.Command{
+		Use:     "ls [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List networks",
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			m, err := newNetworkManager(g)
+			if err != nil {
+				return err
+			}
+			nets, err := m.List(c.Context())
+			if err != nil {
+				return err
+			}
+			nets, err = networkFilter(nets, f.Filters)
+			if err != nil {
+				return err
+			}
+			return networkPrintList(c.OutOrStdout(), nets, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&f.Quiet, "quiet", "q", false, "only display network IDs")
+	fl.BoolVar(&f.NoTrunc, "no-trunc", false, "do not truncate the output")
+	fl.StringVar(&f.Format, "format", "", "format output: table, json, or a Go template")
+	fl.StringArrayVarP(&f.Filters, "filter", "f", nil, "filter output (name=, id=, label=, driver=, scope=, type=)")
+	return cmd
+}
+
+// networkFilter keeps the networks matching every filter key (values of one
+// key are alternatives, as in Docker).
+func networkFilter(nets []*network.Network, filters []string) ([]*network.Network, error) {
+	want := map[string][]string{}
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		switch k {
+		case "name", "id", "label", "driver", "scope", "type":
+		default:
+			ok = false
+		}
+		if !ok {
+			return nil, fmt.Errorf("filter %q: want name=, id=, label=, driver=, scope= or type=: %w", f, errdefs.ErrInvalidArgument)
+		}
+		want[k] = append(want[k], v)
+	}
+	var out []*network.Network
+	for _, n := range nets {
+		if networkMatches(n, want) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func networkMatches(n *network.Network, want map[string][]string) bool {
+	test := func(key string, match func(v string) bool) bool {
+		vs, ok := want[key]
+		if !ok {
+			return true
+		}
+		for _, v := range vs {
+			if match(v) {
+				return true
+			}
+		}
+		return false
+	}
+	return test("name", func(v string) bool { return strings.Contains(n.Name, v) }) &&
+		test("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
+		test("driver", func(v string) bool { return n.Driver == v }) &&
+		test("scope", func(v string) bool { return v == "local" }) &&
+		test("type", func(v string) bool { return (v == "builtin") == (n.Name == network.DefaultName) }) &&
+		networkLabelsMatch(n.Labels, want["label"])
+}
+
+// networkLabelsMatch: every label filter ("k" or "k=v") must hold.
+func networkLabelsMatch(labels map[string]string, filters []string) bool {
+	for _, f := range filters {
+		k, v, hasV := strings.Cut(f, "=")
+		got, ok := labels[k]
+		if !ok || (hasV && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+func networkPrintList(w io.Writer, nets []*network.Network, f networkLsFlags) error {
+	rows := make([]networkRow, 0, len(nets))
+	for _, n := range nets {
+		id := n.ID
+		if !f.NoTrunc {
+			id = id[:12]
+		}
+		rows = append(rows, networkRow{ID: id, Name: n.Name, Driver: n.Driver, Scope: "local",
+			CreatedAt: n.Created.Format("2006-01-02 15:04:05.999999999 -0700 MST"), Internal: n.Internal,
+			Labels: networkJoinLabels(n.Labels), labels: n.Labels})
+	}
+	if f.Quiet {
+		for _, r := range rows {
+			fmt.Fprintln(w, r.ID)
+		}
+		return nil
+	}
+	switch format := f.Format; {
+	case format == "json":
+		enc := json.NewEncoder(w)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	case format == "" || format == "table":
+		tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+		fmt.Fprintln(tw, "NETWORK ID\tNAME\tDRIVER\tSCOPE")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Driver, r.Scope)
+		}
+		return tw.Flush()
+	default:
+		return networkTemplateRows(w, format, rows)
+	}
+}
+
+func networkJoinLabels(labels map[string]string) string {
+	var kv []string
+	for k, v := range labels {
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+// networkTemplate parses a Docker-style --format template.
+func networkTemplate(format string) (*template.Template, error) {
+	format = strings.ReplaceAll(format, `\t`, "\t") // Docker accepts a literal \t
+	funcs := template.FuncMap{
+		"json": func(v any) (string, error) {
+			b, err := json.Marshal(v)
+			return string(b), err
+		},
+		"join":  strings.Join,
+		"upper": strings.ToUpper,
+		"lower": strings.ToLower,
+	}
+	tpl, err := template.New("format").Funcs(funcs).Parse(format)
+	if err != nil {
+		return nil, fmt.Errorf("--format %q: %v: %w", format, err, errdefs.ErrInvalidArgument)
+	}
+	return tpl, nil
+}
+
+// networkTemplateRows prints rows through a template; a "table " prefix
+// prints a tab-aligned table with the field names as header.
+func networkTemplateRows(w io.Writer, format string, rows []networkRow) error {
+	table := strings.HasPrefix(format, "table ")
+	format = strings.ReplaceAll(strings.TrimPrefix(format, "table "), `\t`, "\t")
+	tpl, err := networkTemplate(format)
+	if err != nil {
+		return err
+	}
+	out := w
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+		out = tw
+		header := strings.NewReplacer("{{", "", "}}", "", ".ID", "NETWORK ID", ".", "").Replace(format)
+		fmt.Fprintln(tw, strings.ToUpper(strings.TrimSpace(header)))
+	}
+	for _, r := range rows {
+		if err := tpl.Execute(out, r); err != nil {
+			return fmt.Errorf("--format: %v: %w", err, errdefs.ErrInvalidArgument)
+		}
+		fmt.Fprintln(out)
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+// networkInspect is Docker's network inspect document.
+type networkInspect struct {
+	Name       string
+	ID         string `json:"Id"`
+	Created    time.Time
+	Scope      string
+	Driver     string
+	EnableIPv6 bool
+	IPAM       networkIPAM
+	Internal   bool
+	Attachable bool
+	Ingress    bool
+	Containers map[string]networkInspectEndpoint
+	Options    map[string]string
+	Labels     map[string]string
+}
+
+type networkIPAM struct {
+	Driver  string
+	Options map[string]string
+	Config  []networkIPAMConfig
+}
+
+type networkIPAMConfig struct{ Subnet, Gateway string }
+
+type networkInspectEndpoint struct {
+	Name        string
+	EndpointID  string
+	MacAddress  string
+	IPv4Address string
+	IPv6Address string
+}
+
+func networkInspectDoc(n *network.Network, eps []network.Endpoint) networkInspect {
+	doc := networkInspect{Name: n.Name, ID: n.ID, Created: n.Created, Scope: "local", Driver: n.Driver,
+		IPAM:       networkIPAM{Driver: "default", Options: map[string]string{}, Config: []networkIPAMConfig{{Subnet: n.Subnet, Gateway: n.Gateway}}},
+		Internal:   n.Internal,
+		Containers: map[string]networkInspectEndpoint{},
+		Options:    map[string]string{network.OptBridgeName: n.Bridge},
+		Labels:     map[string]string{},
+	}
+	for k, v := range n.Options {
+		doc.Options[k] = v
+	}
+	for k, v := range n.Labels {
+		doc.Labels[k] = v
+	}
+	for _, e := range eps {
+		doc.Containers[e.ContainerID] = networkInspectEndpoint{Name: e.ContainerName, MacAddress: e.MAC,
+			IPv4Address: e.IP + "/" + strconv.Itoa(e.PrefixLen)}
+	}
+	return doc
+}
+
+func newNetworkInspectCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
+		Short: "Display detailed information on one or more networks",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			m, err := newNetworkManager(g)
+			if err != nil {
+				return err
+			}
+			docs := []networkInspect{}
+			var errs []error
+			for _, ref := range args {
+				n, err := m.Get(c.Context(), ref)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				eps, err := m.Endpoints(c.Context(), n.ID)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				docs = append(docs, networkInspectDoc(n, eps))
+			}
+			if err := networkPrintInspect(c.OutOrStdout(), format, docs); err != nil {
+				return err
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "format the output using a Go template (or json)")
+	return cmd
+}
+
+func networkPrintInspect(w io.Writer, format string, docs []networkInspect) error {
+	if format == "" || format == "json" {
+		b, err := json.MarshalIndent(docs, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	tpl, err := networkTemplate(format)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if err := tpl.Execute(w, d); err != nil {
+			return fmt.Errorf("--format: %v: %w", err, errdefs.ErrInvalidArgument)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+func newNetworkRmCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm NETWORK [NETWORK...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove one or more networks",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			m, err := newNetworkManager(g)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, ref := range args {
+				if err := m.Remove(c.Context(), ref); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintln(c.OutOrStdout(), ref)
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+func newNetworkPruneCmd(g *globals) *cobra.Command {
+	var force bool
+	var filters []string
+	cmd := &cobra.Command{
+		Use:   "prune [OPTIONS]",
+		Short: "Remove all unused networks",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if !force && !networkConfirm(c.InOrStdin(), c.ErrOrStderr(),
+				"WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ") {
+				return nil
+			}
+			m, err := newNetworkManager(g)
+			if err != nil {
+				return err
+			}
+			nets, err := m.List(c.Context())
+			if err != nil {
+				return err
+			}
+			if nets, err = networkFilter(nets, filters); err != nil {
+				return err
+			}
+			var removed []string
+			for _, n := range nets {
+				if n.Name == network.DefaultName {
+					continue // predefined, as in Docker
+				}
+				err := m.Remove(c.Context(), n.ID)
+				if errdefs.Is(err, errdefs.ErrFailedPrecondition) || errdefs.IsNotFound(err) {
+					continue // in use, or removed meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				removed = append(removed, n.Name)
+			}
+			if len(removed) > 0 {
+				fmt.Fprintln(c.OutOrStdout(), "Deleted Networks:")
+				for _, name := range removed {
+					fmt.Fprintln(c.OutOrStdout(), name)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (e.g. label=key=value)")
+	return cmd
+}
+
+// networkConfirm asks a yes/no question on stderr and reads the answer.
+func networkConfirm(in io.Reader, errw io.Writer, question string) bool {
+	fmt.Fprint(errw, question)
+	if in == nil {
+		in = os.Stdin
+	}
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes"
+}
