@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -383,4 +382,3 @@ func imageDir(layers []string, target string) (string, func(), error) {
 	return p, release, nil
 }
 
-var errNoEngineData = errors.New("no engine data")

@@ -109,12 +109,12 @@ func normPort(p string) string {
 // random host port.
 func portSpecs(cfg ContainerConfig, ic image.ImageConfig) ([]PortSpec, error) {
 	var out []PortSpec
-	for _, s := range cfg.Ports {
-		ps, err := ParsePort(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ps...)
+	pms, err := network.ParsePorts(cfg.Ports)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pms {
+		out = append(out, PortSpec(p))
 	}
 	if cfg.PublishAll {
 		for _, p := range exposedPorts(cfg, ic) {
@@ -127,82 +127,6 @@ func portSpecs(cfg ContainerConfig, ic image.ImageConfig) ([]PortSpec, error) {
 		}
 	}
 	return out, nil
-}
-
-// ParsePort parses one -p spec: [ip:][hostPort:]containerPort[/proto],
-// with ranges (8080-8081:80-81).
-func ParsePort(s string) ([]PortSpec, error) {
-	bad := func(why string) error {
-		return fmt.Errorf("invalid -p %q: %s: use [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp]: %w", s, why, errdefs.ErrInvalidArgument)
-	}
-	rest, proto, _ := strings.Cut(s, "/")
-	if proto == "" {
-		proto = "tcp"
-	}
-	if proto != "tcp" && proto != "udp" {
-		return nil, bad("protocol must be tcp or udp")
-	}
-	var ip, host, ctr string
-	if i := strings.LastIndex(rest, "]:"); strings.HasPrefix(rest, "[") && i > 0 {
-		ip, rest = rest[1:i], rest[i+2:]
-		host, ctr, _ = strings.Cut(rest, ":")
-		if ctr == "" {
-			host, ctr = "", host
-		}
-	} else {
-		parts := strings.Split(rest, ":")
-		switch len(parts) {
-		case 1:
-			ctr = parts[0]
-		case 2:
-			host, ctr = parts[0], parts[1]
-		case 3:
-			ip, host, ctr = parts[0], parts[1], parts[2]
-		default:
-			return nil, bad("too many colons")
-		}
-	}
-	if ip != "" && !validIP(ip) {
-		return nil, bad(fmt.Sprintf("%q is not an IP address", ip))
-	}
-	cLo, cHi, err := portRange(ctr)
-	if err != nil {
-		return nil, bad(err.Error())
-	}
-	hLo, hHi := 0, 0
-	if host != "" {
-		if hLo, hHi, err = portRange(host); err != nil {
-			return nil, bad(err.Error())
-		}
-		if hHi-hLo != cHi-cLo && hLo != hHi {
-			return nil, bad("host and container port ranges differ in size")
-		}
-	}
-	var out []PortSpec
-	for p := cLo; p <= cHi; p++ {
-		hp := hLo
-		if hLo != hHi || (hLo != 0 && cHi != cLo) {
-			hp = hLo + (p - cLo)
-		}
-		out = append(out, PortSpec{HostIP: ip, HostPort: hp, ContainerPort: p, Proto: proto})
-	}
-	return out, nil
-}
-
-func portRange(s string) (int, int, error) {
-	lo, hi, isRange := strings.Cut(s, "-")
-	a, err := strconv.Atoi(lo)
-	if err != nil || a < 1 || a > 65535 {
-		return 0, 0, fmt.Errorf("bad port %q", s)
-	}
-	if !isRange {
-		return a, a, nil
-	}
-	b, err := strconv.Atoi(hi)
-	if err != nil || b < a || b > 65535 {
-		return 0, 0, fmt.Errorf("bad port range %q", s)
-	}
-	return a, b, nil
 }
 
 // etcPaths are the files the engine writes and bind-mounts.

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/berth/berth/internal/atomicfile"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/network"
+	"github.com/berth/berth/runtime"
+)
+
+// MonitorHooks are the hooks `berth __monitor` passes to runtime.RunMonitor:
+// before each start the container's published ports are bound (a port in
+// use fails that start with an error naming it) and proxied to its address
+// until the container stopped for good.
+func (e *Engine) MonitorHooks() runtime.MonitorHooks {
+	return runtime.MonitorHooks{BeforeStart: e.beforeStart}
+}
+
+func (e *Engine) beforeStart(ctx context.Context, c *runtime.Container) (io.Closer, error) {
+	d, err := dataOf(c)
+	if err != nil || len(d.Ports) == 0 || len(d.Networks) == 0 {
+		return nil, err
+	}
+	eps, err := e.Networks.Endpoints(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	target := ""
+	for _, ep := range eps {
+		if ep.ContainerID == c.ID && ep.Network == d.Networks[0].Name {
+			target = ep.IP
+		}
+	}
+	if target == "" {
+		return nil, fmt.Errorf("container %q: publish ports: not attached to network %q: %w", c.Name, d.Networks[0].Name, errdefs.ErrFailedPrecondition)
+	}
+	pms := make([]network.PortMapping, len(d.Ports))
+	for i, p := range d.Ports {
+		pms[i] = network.PortMapping(p)
+	}
+	closer, bound, err := network.PublishPorts(ctx, pms, target)
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", c.Name, err)
+	}
+	ps := make([]PortSpec, len(bound))
+	for i, p := range bound {
+		ps[i] = PortSpec(p)
+		if ps[i].HostIP == "" {
+			ps[i].HostIP = "0.0.0.0"
+		}
+	}
+	if err := atomicfile.WriteJSON(e.portsFile(c.ID), ps, 0o644); err != nil {
+		closer.Close()
+		return nil, err
+	}
+	return portsCloser{closer, e.portsFile(c.ID)}, nil
+}
+
+// portsCloser stops proxying and forgets the published ports.
+type portsCloser struct {
+	io.Closer
+	file string
+}
+
+func (p portsCloser) Close() error {
+	os.Remove(p.file)
+	return p.Closer.Close()
+}
