@@ -105,8 +105,12 @@ import_tar() {
 }
 
 mkdir -p "$CACHE"
+# One maker at a time: parallel test runs share the cache.
+exec 9>"$CACHE/.lock"
+flock 9
 redis_tar
 web_tar
+flock -u 9
 [ "${IMAGES_NO_IMPORT:-}" = 1 ] && { log "tarballs in $CACHE (IMAGES_NO_IMPORT=1: not imported)"; exit 0; }
 
 [ -x "$BERTH" ] || command -v "$BERTH" >/dev/null || die "berth binary $BERTH not found: make build"
