@@ -177,7 +177,7 @@ func (s *Store) get(name string) (*Volume, error) {
 	var rec record
 	if err := atomicfile.ReadJSON(filepath.Join(s.dir(name), metaFile), &rec); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("volume %q: %w: create it with 'berth volume create'", name, errdefs.ErrNotFound)
+			return nil, fmt.Errorf("volume %q: %w", name, errdefs.ErrNotFound)
 		}
 		return nil, fmt.Errorf("volume %q: read metadata: %w", name, err)
 	}
