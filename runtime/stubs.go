@@ -9,11 +9,6 @@ import (
 
 func notYet(what string) error { return fmt.Errorf("runtime: %s: %w", what, errdefs.ErrNotImplemented) }
 
-// Exec runs a process in a running container.
-func (m *Manager) Exec(ctx context.Context, ref string, spec ExecSpec) (int, error) {
-	return 0, notYet("exec")
-}
-
 // Attach connects to a running container's stdio.
 func (m *Manager) Attach(ctx context.Context, ref string, opts AttachOptions) error {
 	return notYet("attach")
