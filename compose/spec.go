@@ -85,9 +85,8 @@ type FileMount struct {
 	Project string
 }
 
-// BuildSpec returns the ContainerSpec of a service's container number n.
-// lookupEnv reads the environment for environment-sourced secrets; nil
-// uses p.Environment.
+// BuildSpec returns the ContainerSpec of a service's container number n
+// running image imageID. Environment-sourced secrets read p.Environment.
 func BuildSpec(p *Project, s *Service, n int, imageID string) (ContainerSpec, error) {
 	hash := ConfigHash(*s, imageID)
 	c := ContainerSpec{

@@ -1,0 +1,108 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/lockfile"
+)
+
+// LockProject takes the project's lock (<dir>/<name>.lock), waiting while
+// another berth process holds it. Commands that change a project (up, down,
+// start, stop, rm...) hold it; read-only ones (ps, logs, config) never do.
+func LockProject(ctx context.Context, dir, name string) (*lockfile.Handle, error) {
+	l, err := lockfile.Lock(ctx, filepath.Join(dir, name+".lock"))
+	if err != nil {
+		return nil, fmt.Errorf("project %q: lock: %w", name, err)
+	}
+	return l, nil
+}
+
+// Observe reads the project's containers, networks and volumes, and the ids
+// of the images its services use (absent images are left out).
+func Observe(ctx context.Context, b Backend, name string, p *Project) (Observed, error) {
+	var obs Observed
+	var err error
+	if obs.Containers, err = b.Containers.List(ctx, name); err != nil {
+		return Observed{}, fmt.Errorf("project %q: list containers: %w", name, err)
+	}
+	if obs.Networks, err = b.Networks.List(ctx, name); err != nil {
+		return Observed{}, fmt.Errorf("project %q: list networks: %w", name, err)
+	}
+	if obs.Volumes, err = b.Volumes.List(ctx, name); err != nil {
+		return Observed{}, fmt.Errorf("project %q: list volumes: %w", name, err)
+	}
+	obs.Images = map[string]string{}
+	if p == nil {
+		return obs, nil
+	}
+	for _, s := range p.Services {
+		if s.Image == "" {
+			continue
+		}
+		id, err := b.Images.Exists(ctx, s.Image)
+		switch {
+		case errors.Is(err, errdefs.ErrNotFound):
+		case err != nil:
+			return Observed{}, fmt.Errorf("service %q: image %q: %w", s.Name, s.Image, err)
+		default:
+			obs.Images[s.Image] = id
+		}
+	}
+	return obs, nil
+}
+
+// UpOptions are the options of Up.
+type UpOptions struct {
+	Plan PlanOptions
+	Exec ExecOptions
+	// LockDir holds the per-project lock files (layout.Projects()); "" takes no lock.
+	LockDir string
+	// DryRun plans without executing.
+	DryRun bool
+}
+
+// Up brings the project to the state its files describe: it takes the
+// project lock, observes, plans and executes. It returns the plan it ran.
+func Up(ctx context.Context, b Backend, p *Project, o UpOptions) (Plan, error) {
+	if o.LockDir != "" {
+		l, err := LockProject(ctx, o.LockDir, p.Name)
+		if err != nil {
+			return Plan{}, err
+		}
+		defer l.Unlock()
+	}
+	obs, err := Observe(ctx, b, p.Name, p)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan, err := PlanUp(p, obs, o.Plan)
+	if err != nil || o.DryRun {
+		return plan, err
+	}
+	return plan, Execute(ctx, b, plan, o.Exec)
+}
+
+// Down removes the project's containers and networks (and volumes with
+// o.Volumes). p may be nil when only the project name is known.
+func Down(ctx context.Context, b Backend, name string, p *Project, o DownOptions, eo ExecOptions, lockDir string) (Plan, error) {
+	if lockDir != "" {
+		l, err := LockProject(ctx, lockDir, name)
+		if err != nil {
+			return Plan{}, err
+		}
+		defer l.Unlock()
+	}
+	obs, err := Observe(ctx, b, name, nil)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan, err := PlanDown(p, obs, o)
+	if err != nil {
+		return Plan{}, err
+	}
+	return plan, Execute(ctx, b, plan, eo)
+}
