@@ -226,9 +226,11 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 		mon.rep.started(pid)
 	}
 	hctx, stopHealth := context.WithCancel(ctx)
-	go mon.healthLoop(hctx)
+	healthDone := make(chan struct{})
+	go mon.healthLoop(hctx, healthDone)
 	ps, _ := p.Wait()
 	stopHealth()
+	<-healthDone
 	wg.Wait()
 	mon.closeStdio()
 	code := exitStatus(ps)
