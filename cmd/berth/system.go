@@ -1,5 +1,289 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	goruntime "runtime"
+	"runtime/debug"
+	"strings"
 
-func addSystemCommands(root *cobra.Command, g *globals) {}
+	"github.com/opencontainers/cgroups"
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/internal/errdefs"
+)
+
+// Set at build time: go build -ldflags "-X main.version=1.2.3 -X main.gitCommit=abc".
+var (
+	version   = "dev"
+	gitCommit = ""
+)
+
+func addSystemCommands(root *cobra.Command, g *globals) {
+	sys := &cobra.Command{
+		Use:     "system",
+		Short:   "Manage berth",
+		GroupID: "objects",
+		Args:    cobra.NoArgs,
+		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
+	}
+	sys.AddCommand(newSystemInfoCmd(g))
+	// INTEGRATOR: add `system df` (images, containers, volumes with sizes;
+	// volume.Store.Size gives a volume's bytes) and `system prune` (stopped
+	// containers, unused networks, dangling images, with --volumes also
+	// volume.Store.Prune) here; they need the engine.
+	root.AddCommand(sys)
+
+	info := newSystemInfoCmd(g) // Docker's `docker info` alias
+	info.Hidden = true
+	root.AddCommand(info, newVersionCmd(), newCompletionCmd(root))
+}
+
+// versionInfo is what `berth version` prints.
+type versionInfo struct {
+	Client clientVersion
+}
+
+type clientVersion struct {
+	Version   string
+	GoVersion string
+	GitCommit string
+	Os        string
+	Arch      string
+}
+
+func currentVersion() versionInfo {
+	commit := gitCommit
+	if bi, ok := debug.ReadBuildInfo(); ok && commit == "" {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				commit = s.Value
+				if len(commit) > 12 {
+					commit = commit[:12]
+				}
+			}
+		}
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	return versionInfo{Client: clientVersion{Version: version, GoVersion: goruntime.Version(),
+		GitCommit: commit, Os: goruntime.GOOS, Arch: goruntime.GOARCH}}
+}
+
+func newVersionCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Show the berth version information",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			v := currentVersion()
+			if format != "" {
+				return sysRender(c.OutOrStdout(), format, v)
+			}
+			cv := v.Client
+			fmt.Fprintf(c.OutOrStdout(), "Client:\n Version:    %s\n Go version: %s\n Git commit: %s\n OS/Arch:    %s/%s\n",
+				cv.Version, cv.GoVersion, cv.GitCommit, cv.Os, cv.Arch)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "format the output: json or a Go template")
+	return cmd
+}
+
+// sysRender prints v as indented JSON ("json") or through a Go template.
+func sysRender(w io.Writer, format string, v any) error {
+	if format == "json" {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	t, err := volTemplate(strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format) + "\n")
+	if err != nil {
+		return err
+	}
+	if err := t.Execute(w, v); err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	return nil
+}
+
+func newCompletionCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "completion bash|zsh|fish|powershell",
+		Short: "Generate the shell completion script",
+		Long: `Generate the completion script for a shell. For example:
+  bash: source <(berth completion bash)
+  zsh:  berth completion zsh > "${fpath[1]}/_berth"
+  fish: berth completion fish > ~/.config/fish/completions/berth.fish`,
+		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		RunE: func(c *cobra.Command, args []string) error {
+			w := c.OutOrStdout()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(w, true)
+			case "zsh":
+				return root.GenZshCompletion(w)
+			case "fish":
+				return root.GenFishCompletion(w, true)
+			case "powershell":
+				return root.GenPowerShellCompletionWithDesc(w)
+			}
+			return fmt.Errorf("shell %q: %w", args[0], errdefs.ErrInvalidArgument)
+		},
+	}
+}
+
+// sysInfo is what `berth system info` reports.
+type sysInfo struct {
+	Name            string // host name
+	ServerVersion   string
+	OperatingSystem string
+	OSType          string
+	Architecture    string
+	KernelVersion   string
+	NCPU            int
+	MemTotal        int64
+	DataRoot        string
+	RunRoot         string
+	CgroupVersion   string // "1" or "2"
+	CgroupMode      string // legacy (v1 only), hybrid (v1 controllers + cgroup2 at unified/), unified (v2)
+	CgroupDriver    string
+	StorageDriver   string
+	Runtime         string
+	Containers      int
+	Images          int
+	Volumes         int
+	Networks        int
+}
+
+// systemInfoCounts fills the object counts of system info.
+//
+// INTEGRATOR: replace to also count containers (runtime.Manager.List),
+// images (image.Store.List) and networks (network.Manager.List).
+var systemInfoCounts = func(ctx context.Context, g *globals, info *sysInfo) error {
+	s, err := volStore(g)
+	if err != nil {
+		return err
+	}
+	vols, err := s.List(ctx)
+	info.Volumes = len(vols)
+	return err
+}
+
+func newSystemInfoCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "info",
+		Short: "Display system-wide information",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			info := collectSysInfo(g)
+			if err := systemInfoCounts(c.Context(), g, &info); err != nil {
+				return err
+			}
+			if format != "" {
+				return sysRender(c.OutOrStdout(), format, info)
+			}
+			printSysInfo(c.OutOrStdout(), info)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "format the output: json or a Go template")
+	return cmd
+}
+
+func collectSysInfo(g *globals) sysInfo {
+	l := g.Layout()
+	info := sysInfo{ServerVersion: version, OSType: goruntime.GOOS, Architecture: goruntime.GOARCH,
+		NCPU: goruntime.NumCPU(), DataRoot: l.Data, RunRoot: l.Run, CgroupDriver: "cgroupfs",
+		StorageDriver: "overlay", Runtime: "libcontainer" + depVersion("github.com/opencontainers/runc")}
+	info.Name, _ = os.Hostname()
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		info.KernelVersion = unix.ByteSliceToString(u.Release[:])
+		info.Architecture = unix.ByteSliceToString(u.Machine[:])
+	}
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		info.MemTotal = int64(si.Totalram) * int64(si.Unit)
+	}
+	info.OperatingSystem = osRelease("/etc/os-release")
+	info.CgroupVersion, info.CgroupMode = cgroupMode()
+	return info
+}
+
+// cgroupMode tells apart pure v2, hybrid (v1 controllers with cgroup2 at
+// /sys/fs/cgroup/unified) and legacy v1 hosts.
+func cgroupMode() (version, mode string) {
+	switch {
+	case cgroups.IsCgroup2UnifiedMode():
+		return "2", "unified"
+	case cgroups.IsCgroup2HybridMode():
+		return "1", "hybrid"
+	default:
+		return "1", "legacy"
+	}
+}
+
+// osRelease returns PRETTY_NAME from an os-release file.
+func osRelease(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"'`)
+		}
+	}
+	return "unknown"
+}
+
+// depVersion is " <version>" of a module linked into berth, or "".
+func depVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				return " " + d.Version
+			}
+		}
+	}
+	return ""
+}
+
+func printSysInfo(w io.Writer, i sysInfo) {
+	fmt.Fprintf(w, `Containers: %d
+Images: %d
+Volumes: %d
+Networks: %d
+Server Version: %s
+Storage Driver: %s
+Cgroup Driver: %s
+Cgroup Version: %s (%s)
+Runtime: %s
+Kernel Version: %s
+Operating System: %s
+OSType: %s
+Architecture: %s
+CPUs: %d
+Total Memory: %.4gGiB
+Name: %s
+Data Root: %s
+Run Root: %s
+`, i.Containers, i.Images, i.Volumes, i.Networks, i.ServerVersion, i.StorageDriver, i.CgroupDriver,
+		i.CgroupVersion, i.CgroupMode, i.Runtime, i.KernelVersion, i.OperatingSystem, i.OSType,
+		i.Architecture, i.NCPU, float64(i.MemTotal)/(1<<30), i.Name, i.DataRoot, i.RunRoot)
+}
