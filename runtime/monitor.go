@@ -74,13 +74,15 @@ func (mon *monitor) run(ctx context.Context) error {
 		return mon.failStart(ctx, err)
 	}
 	defer mon.log.Close()
-	if os.Getenv(waitAttachEnv) != "" || c.Spec.Process.OpenStdin || c.Spec.Process.Terminal {
-		if mon.attach, err = newAttachServer(mon.m.AttachSocket(c.ID), mon); err != nil {
+	waitAttach := os.Getenv(waitAttachEnv) != ""
+	if mon.attach, err = newAttachServer(mon.m.AttachSocket(c.ID), mon); err != nil {
+		if waitAttach || c.Spec.Process.OpenStdin || c.Spec.Process.Terminal {
 			return mon.failStart(ctx, err)
 		}
+	} else {
 		defer mon.attach.close()
 	}
-	if os.Getenv(waitAttachEnv) != "" {
+	if waitAttach {
 		os.Unsetenv(waitAttachEnv)
 		mon.rep.send("listening")
 		mon.attach.waitClient(30 * time.Second)
@@ -240,6 +242,9 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 		s.Status, s.Pid, s.ExitCode, s.OOMKilled = StatusExited, 0, code, oom
 		s.FinishedAt = time.Now().UTC()
 	})
+	if mon.attach != nil {
+		mon.attach.endRun()
+	}
 	return code, nil
 }
 

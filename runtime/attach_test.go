@@ -1,0 +1,103 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestForegroundAttachSeesFirstByte(t *testing.T) {
+	m, layers := newTestManager(t)
+	ctx := context.Background()
+	c, err := m.Create(ctx, testSpec(layers, "sh", "-c", "echo first; echo err >&2; exit 7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb syncBuffer
+	if err := m.Start(ctx, c.ID, StartOptions{Attach: &AttachOptions{Stdout: &out, Stderr: &errb}}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "first\n" || errb.String() != "err\n" {
+		t.Fatalf("attached output %q %q", out.String(), errb.String())
+	}
+	if code := waitExit(t, m, c.ID); code != 7 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func TestAttachStdinAndTerminal(t *testing.T) {
+	m, layers := newTestManager(t)
+	ctx := context.Background()
+	spec := testSpec(layers, "cat")
+	spec.Process.OpenStdin = true
+	c, _ := m.Create(ctx, spec)
+	var out syncBuffer
+	err := m.Start(ctx, c.ID, StartOptions{Attach: &AttachOptions{Stdin: strings.NewReader("piped in\n"), Stdout: &out}})
+	if err != nil || out.String() != "piped in\n" {
+		t.Fatalf("stdin round trip: %v %q", err, out.String())
+	}
+
+	spec = testSpec(layers, "sh")
+	spec.Process.OpenStdin, spec.Process.Terminal = true, true
+	c, _ = m.Create(ctx, spec)
+	pr, pw := io.Pipe()
+	out = syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- m.Start(ctx, c.ID, StartOptions{Attach: &AttachOptions{Stdin: pr, Stdout: &out}}) }()
+	pw.Write([]byte("tty; echo marker$((1+1))\n"))
+	eventually(t, "terminal output", func() bool { return strings.Contains(out.String(), "marker2") })
+	if !strings.Contains(out.String(), "/dev/pts/0") {
+		t.Fatalf("no terminal: %q", out.String())
+	}
+	pw.Write([]byte{0x10, 0x11}) // ctrl-p ctrl-q
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrDetached) {
+			t.Fatalf("detach: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("detach keys did not detach")
+	}
+	got, _ := m.Get(ctx, c.ID)
+	if got.State.Status != StatusRunning {
+		t.Fatalf("after detach: %s", got.State.Status)
+	}
+	// Reattach and end the shell.
+	pr2, pw2 := io.Pipe()
+	go func() { done <- m.Attach(ctx, c.ID, AttachOptions{Stdin: pr2, Stdout: &out}) }()
+	time.Sleep(200 * time.Millisecond)
+	pw2.Write([]byte("exit 5\n"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, m, c.ID); code != 5 {
+		t.Fatalf("exit %d", code)
+	}
+	logOut, _ := logs(t, m, c.ID)
+	if !strings.Contains(logOut, "marker2") {
+		t.Fatalf("terminal output not logged: %q", logOut)
+	}
+}
