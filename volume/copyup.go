@@ -31,6 +31,22 @@ const copyUpLock = ".copyup.lock"
 // tree: every entry is opened relative to its parent directory's descriptor
 // with O_NOFOLLOW.
 func (s *Store) CopyUp(ctx context.Context, srcDir, name string) error {
+	return s.copyUp(ctx, name, srcDir, func() (int, error) {
+		return unix.Open(srcDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	})
+}
+
+// CopyUpFrom is CopyUp of the directory at target inside rootfs (a
+// container's or an image's root). target is resolved as the container
+// would see it: symlinks on the way are followed, but relative to rootfs,
+// never out of it (openat2 RESOLVE_IN_ROOT).
+func (s *Store) CopyUpFrom(ctx context.Context, rootfs, target, name string) error {
+	return s.copyUp(ctx, name, filepath.Join(rootfs, target), func() (int, error) {
+		return openInRoot(rootfs, target)
+	})
+}
+
+func (s *Store) copyUp(ctx context.Context, name, src string, open func() (int, error)) error {
 	v, err := s.Get(ctx, name)
 	if err != nil {
 		return err
@@ -47,10 +63,34 @@ func (s *Store) CopyUp(ctx context.Context, srcDir, name string) error {
 	if !empty {
 		return nil
 	}
-	if err := copyTree(ctx, v.Mountpoint, srcDir); err != nil {
-		return fmt.Errorf("volume %q: copy up %s: %w", name, srcDir, err)
+	srcFd, err := open()
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil
+	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+		return fmt.Errorf("volume %q: copy up %s: %w: not a directory (symlinks must be resolved in the rootfs first)", name, src, errdefs.ErrInvalidArgument)
+	case err != nil:
+		return fmt.Errorf("volume %q: copy up %s: %w", name, src, err)
+	}
+	defer unix.Close(srcFd)
+	if err := copyTree(ctx, v.Mountpoint, srcFd); err != nil {
+		return fmt.Errorf("volume %q: copy up %s: %w", name, src, err)
 	}
 	return nil
+}
+
+// openInRoot opens the directory target inside root with every symlink
+// resolved relative to root.
+func openInRoot(root, target string) (int, error) {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(rfd)
+	return unix.Openat2(rfd, target, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
 }
 
 type devIno struct{ dev, ino uint64 }
@@ -63,19 +103,9 @@ type copier struct {
 	links   map[devIno]string
 }
 
-// copyTree copies the content and the metadata of directory src into the
-// existing directory dst.
-func copyTree(ctx context.Context, dst, src string) error {
-	srcFd, err := unix.Open(src, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	switch {
-	case errors.Is(err, unix.ENOENT):
-		return nil
-	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
-		return fmt.Errorf("%s: %w: not a directory (symlinks must be resolved in the rootfs first)", src, errdefs.ErrInvalidArgument)
-	case err != nil:
-		return fmt.Errorf("open %s: %w", src, err)
-	}
-	defer unix.Close(srcFd)
+// copyTree copies the content and the metadata of the open directory
+// srcFd into the existing directory dst.
+func copyTree(ctx context.Context, dst string, srcFd int) error {
 	dstFd, err := unix.Open(dst, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dst, err)

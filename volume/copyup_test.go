@@ -249,3 +249,50 @@ func TestCopyUpOwnershipDevicesXattrs(t *testing.T) {
 		t.Fatalf("device hard link not kept: %+v %+v", got["null"], got["d/null2"])
 	}
 }
+
+func TestCopyUpFromResolvesInsideRoot(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("host"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(rootfs, "srv", "data"), 0o755))
+	must(os.WriteFile(filepath.Join(rootfs, "srv", "data", "in-image"), []byte("img"), 0o644))
+	must(os.Symlink("/srv", filepath.Join(rootfs, "abs")))                             // absolute, inside the root
+	must(os.Symlink(outside, filepath.Join(rootfs, "escape")))                         // absolute host path
+	must(os.Symlink("../../../../../../../.."+outside, filepath.Join(rootfs, "dots"))) // relative escape
+	cases := []struct {
+		target string
+		want   []string
+	}{
+		{"/srv/data", []string{"in-image"}},
+		{"/abs/data", []string{"in-image"}},
+		{"/escape", nil},
+		{"/dots", nil},
+		{"/missing", nil},
+	}
+	for i, c := range cases {
+		t.Run(c.target, func(t *testing.T) {
+			name := "vol" + string(rune('a'+i))
+			v, err := s.Create(ctx, name, CreateOptions{})
+			must(err)
+			must(s.CopyUpFrom(ctx, rootfs, c.target, name))
+			ents, _ := os.ReadDir(v.Mountpoint)
+			var got []string
+			for _, e := range ents {
+				got = append(got, e.Name())
+			}
+			if !slices.Equal(got, c.want) {
+				t.Fatalf("copied %v, want %v", got, c.want)
+			}
+		})
+	}
+}
