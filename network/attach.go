@@ -65,7 +65,7 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (*Endpoint, error
 		ep := rec.Endpoint
 		return &ep, nil
 	}
-	if err := plumb(n, rec, route); err != nil {
+	if err := plumb(ctx, n, rec, route); err != nil {
 		deleteLink(rec.HostIfName)
 		if !existed {
 			m.release(context.WithoutCancel(ctx), rec)
@@ -189,8 +189,8 @@ func hostVeth(containerID, networkID string) string {
 }
 
 // plumb creates the veth pair and configures the container side.
-func plumb(n *Network, rec *epRecord, route bool) error {
-	br, err := ensureBridge(n)
+func plumb(ctx context.Context, n *Network, rec *epRecord, route bool) error {
+	br, err := restoreBridge(ctx, n)
 	if err != nil {
 		return err
 	}

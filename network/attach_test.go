@@ -18,13 +18,6 @@ import (
 	"github.com/berth/berth/network"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv("BERTH_NETTEST_CHILD") != "" {
-		os.Exit(attachChild())
-	}
-	os.Exit(m.Run())
-}
-
 func attach(t testing.TB, m *network.Manager, id, path, netName string) *network.Endpoint {
 	t.Helper()
 	ep, err := m.Attach(context.Background(), network.AttachOptions{ContainerID: id, ContainerName: "c-" + id[:6], NetNSPath: path, Network: netName})
@@ -300,4 +293,29 @@ func attachChild() int {
 		fmt.Println(ep.IP)
 	}
 	return 0
+}
+
+func TestPublishPortsAllAddresses(t *testing.T) {
+	m, _ := newManager(t)
+	createNet(t, m, network.CreateOptions{Name: "pub6"})
+	id, path := newNetNS(t, m)
+	ep := attach(t, m, id, path, "pub6")
+	serveEcho(t, path, net.JoinHostPort(ep.IP, "8081"))
+	cl, got, err := network.PublishPorts(context.Background(), []network.PortMapping{{ContainerPort: 8081, Proto: "tcp"}}, ep.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	port := strconv.Itoa(got[0].HostPort)
+	for _, addr := range []string{"127.0.0.1", ep.Gateway} {
+		if r, err := echoFrom(t, "", net.JoinHostPort(addr, port), "all"); err != nil || r != "all" {
+			t.Fatalf("via %s:%s: %q, %v", addr, port, r, err)
+		}
+	}
+	if c, err := net.Dial("tcp6", net.JoinHostPort("::1", port)); err == nil {
+		c.Close()
+	} else if l, lerr := net.Listen("tcp6", "[::1]:0"); lerr == nil {
+		l.Close()
+		t.Fatalf("host has IPv6 but [::1]:%s is not published: %v", port, err)
+	}
 }

@@ -16,7 +16,7 @@ import (
 // setupNetwork creates the network's bridge and rules. The host lock must
 // be held.
 func setupNetwork(ctx context.Context, n *Network) error {
-	if _, err := ensureBridge(n); err != nil {
+	if _, _, err := ensureBridge(n); err != nil {
 		return err
 	}
 	return setupRulesLocked(n)
@@ -42,40 +42,56 @@ func mtuOf(n *Network) int {
 }
 
 // ensureBridge returns the network's bridge, up and holding the gateway
-// address, creating it if needed. It is idempotent and safe when several
-// processes race to create it.
-func ensureBridge(n *Network) (netlink.Link, error) {
-	l, err := netlink.LinkByName(n.Bridge)
+// address, creating it if needed (created is then true). It is idempotent
+// and safe when several processes race to create it.
+func ensureBridge(n *Network) (l netlink.Link, created bool, err error) {
+	l, err = netlink.LinkByName(n.Bridge)
 	if err == nil {
 		if l.Type() != "bridge" {
-			return nil, fmt.Errorf("device %s exists and is not a bridge: remove it or pick another bridge name: %w", n.Bridge, errdefs.ErrConflict)
+			return nil, false, fmt.Errorf("device %s exists and is not a bridge: remove it or pick another bridge name: %w", n.Bridge, errdefs.ErrConflict)
 		}
 		if l.Attrs().Flags&net.FlagUp != 0 {
-			return l, nil
+			return l, false, nil
 		}
 	} else {
 		var nf netlink.LinkNotFoundError
 		if !errors.As(err, &nf) {
-			return nil, fmt.Errorf("bridge %s: %w", n.Bridge, err)
+			return nil, false, fmt.Errorf("bridge %s: %w", n.Bridge, err)
 		}
 		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, MTU: mtuOf(n), TxQLen: -1}}
 		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
-			return nil, fmt.Errorf("create bridge %s: %w", n.Bridge, err)
+			return nil, false, fmt.Errorf("create bridge %s: %w", n.Bridge, err)
 		}
 		if l, err = netlink.LinkByName(n.Bridge); err != nil {
-			return nil, fmt.Errorf("bridge %s: %w", n.Bridge, err)
+			return nil, false, fmt.Errorf("bridge %s: %w", n.Bridge, err)
 		}
+		created = true
 	}
 	sn, gw, err := parseSubnet(n)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: gw, Mask: sn.Mask}}
 	if err := netlink.AddrAdd(l, addr); err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, fmt.Errorf("bridge %s: add address %s: %w", n.Bridge, addr.IPNet, err)
+		return nil, false, fmt.Errorf("bridge %s: add address %s: %w", n.Bridge, addr.IPNet, err)
 	}
 	if err := netlink.LinkSetUp(l); err != nil {
-		return nil, fmt.Errorf("bridge %s: set up: %w", n.Bridge, err)
+		return nil, false, fmt.Errorf("bridge %s: set up: %w", n.Bridge, err)
 	}
-	return l, nil
+	return l, created, nil
+}
+
+// restoreBridge brings back a network whose bridge is gone (after a
+// reboot, or deleted by hand): bridge, address, and rules.
+func restoreBridge(ctx context.Context, n *Network) (netlink.Link, error) {
+	br, created, err := ensureBridge(n)
+	if err != nil || !created {
+		return br, err
+	}
+	hl, err := lockHost(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer hl.Unlock()
+	return br, setupRulesLocked(n)
 }

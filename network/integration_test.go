@@ -6,11 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/containernetworking/plugins/pkg/ns"
@@ -21,6 +23,68 @@ import (
 	"github.com/berth/berth/internal/testutil"
 	"github.com/berth/berth/network"
 )
+
+func TestMain(m *testing.M) {
+	if os.Getenv("BERTH_NETTEST_CHILD") != "" {
+		os.Exit(attachChild())
+	}
+	code := m.Run()
+	if err := leftovers(); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: leaks after the tests: %v\n", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// made records every network and fake container the tests made, so the
+// end of the run can check that no trace of them is left on the host:
+// other berth processes may run at the same time, so comparing whole
+// snapshots of the host would not be reliable, but these names are ours.
+var made struct {
+	sync.Mutex
+	nets       []*network.Network
+	containers []string
+	netns      []string
+}
+
+func leftovers() error {
+	made.Lock()
+	defer made.Unlock()
+	if len(made.nets) == 0 {
+		return nil
+	}
+	links, err := exec.Command("ip", "-o", "link").Output()
+	if err != nil {
+		return err
+	}
+	routes, err := exec.Command("ip", "-o", "route", "show", "table", "all").Output()
+	if err != nil {
+		return err
+	}
+	rules, err := exec.Command("iptables-save").Output()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range made.nets {
+		for what, text := range map[string][]byte{"link": links, "route": routes, "iptables rule": rules} {
+			if strings.Contains(string(text), n.Bridge+":") || strings.Contains(string(text), n.Bridge+" ") || strings.Contains(string(text), n.Subnet) {
+				errs = append(errs, fmt.Errorf("%s of network %s (%s, %s) left", what, n.Name, n.Bridge, n.Subnet))
+			}
+		}
+		for _, c := range made.containers {
+			if v := network.HostVethName(c, n.ID); strings.Contains(string(links), v) {
+				errs = append(errs, fmt.Errorf("veth %s left", v))
+			}
+		}
+	}
+	for _, p := range made.netns {
+		if _, err := os.Stat(p); err == nil {
+			errs = append(errs, fmt.Errorf("netns %s left", p))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 func randID(t testing.TB) string {
 	b := make([]byte, 32)
@@ -57,6 +121,9 @@ func createNet(t *testing.T, m *network.Manager, o network.CreateOptions) *netwo
 	if err != nil {
 		t.Fatal(err)
 	}
+	made.Lock()
+	made.nets = append(made.nets, n)
+	made.Unlock()
 	t.Cleanup(func() {
 		if err := m.Remove(ctx, n.ID); err != nil && !errdefs.IsNotFound(err) {
 			t.Errorf("remove network %s: %v", n.Name, err)
@@ -102,6 +169,10 @@ func newNetNS(t testing.TB, m *network.Manager) (id, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	made.Lock()
+	made.containers = append(made.containers, id)
+	made.netns = append(made.netns, path)
+	made.Unlock()
 	t.Cleanup(func() {
 		if err := m.DetachAll(ctx, id); err != nil {
 			t.Errorf("detach all %s: %v", id[:12], err)
@@ -228,11 +299,17 @@ func TestTwoRootsGetDistinctSubnetsAndBridges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	made.Lock()
+	made.nets = append(made.nets, d1)
+	made.Unlock()
 	t.Cleanup(func() { m1.Remove(ctx, d1.ID); assertGone(t, d1) })
 	d2, err := m2.EnsureDefault(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	made.Lock()
+	made.nets = append(made.nets, d2)
+	made.Unlock()
 	t.Cleanup(func() { m2.Remove(ctx, d2.ID); assertGone(t, d2) })
 	if d1.Name != "bridge" || d1.Bridge == d2.Bridge || d1.Subnet == d2.Subnet || d1.Bridge == network.DefaultBridge {
 		t.Fatalf("defaults of two test roots: %+v and %+v: want distinct br-<id> bridges and subnets", d1, d2)
@@ -240,5 +317,66 @@ func TestTwoRootsGetDistinctSubnetsAndBridges(t *testing.T) {
 	again, err := m1.EnsureDefault(ctx)
 	if err != nil || again.ID != d1.ID {
 		t.Fatalf("EnsureDefault again = %+v, %v; want the same network", again, err)
+	}
+}
+
+func TestConcurrentRootsGetDistinctSubnets(t *testing.T) {
+	const roots = 4
+	ctx := context.Background()
+	ms := make([]*network.Manager, roots)
+	for i := range ms {
+		ms[i], _ = newManager(t)
+	}
+	nets := make([]*network.Network, roots)
+	var wg sync.WaitGroup
+	for i := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := ms[i].EnsureDefault(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			nets[i] = n
+			made.Lock()
+			made.nets = append(made.nets, n)
+			made.Unlock()
+			t.Cleanup(func() { ms[i].Remove(ctx, n.ID); assertGone(t, n) })
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, n := range nets {
+		if n == nil {
+			t.FailNow()
+		}
+		if seen[n.Subnet] || seen[n.Bridge] {
+			t.Fatalf("two roots share subnet %s or bridge %s", n.Subnet, n.Bridge)
+		}
+		seen[n.Subnet], seen[n.Bridge] = true, true
+	}
+}
+
+func TestAttachRestoresDeletedBridge(t *testing.T) {
+	m, _ := newManager(t)
+	n := createNet(t, m, network.CreateOptions{Name: "gone"})
+	br, err := netlink.LinkByName(n.Bridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkDel(br); err != nil { // as after a reboot
+		t.Fatal(err)
+	}
+	idA, pathA := newNetNS(t, m)
+	idB, pathB := newNetNS(t, m)
+	epA := attach(t, m, idA, pathA, "gone")
+	attach(t, m, idB, pathB, "gone")
+	serveEcho(t, pathA, net.JoinHostPort(epA.IP, "7001"))
+	if got, err := echoFrom(t, pathB, net.JoinHostPort(epA.IP, "7001"), "back again"); err != nil || got != "back again" {
+		t.Fatalf("B -> A over the restored bridge: %q, %v", got, err)
+	}
+	if nat := run(t, "iptables-save", "-t", "nat"); !strings.Contains(nat, "-s "+n.Subnet+" ! -o "+n.Bridge+" -j MASQUERADE") {
+		t.Fatalf("masquerade rule not restored:\n%s", nat)
 	}
 }

@@ -1,0 +1,64 @@
+package networkbench
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/berth/berth/internal/layout"
+	"github.com/berth/berth/internal/testutil"
+	"github.com/berth/berth/network"
+)
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkContainerNetwork times, per container, setup (a new named netns
+// with lo up, plus a veth on a bridge network with an address from IPAM and
+// a default route) and teardown (Detach + DeleteNetNS), and reports the
+// medians. Target: setup under 10 ms.
+func BenchmarkContainerNetwork(b *testing.B) {
+	testutil.RequiresRoot(b)
+	ctx := context.Background()
+	l := layout.New(testutil.TempRoot(b))
+	m, err := network.New(network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := m.Create(ctx, network.CreateOptions{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Remove(ctx, n.ID) })
+	var setup, teardown []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprintf("bench-%d", i)
+		t0 := time.Now()
+		path, err := m.NewNetNS(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.Attach(ctx, network.AttachOptions{ContainerID: id, ContainerName: id, NetNSPath: path, Network: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := m.Detach(ctx, id, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		if err := m.DeleteNetNS(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		setup, teardown = append(setup, t1.Sub(t0)), append(teardown, time.Since(t1))
+	}
+	b.StopTimer()
+	b.ReportMetric(ms(median(setup)), "setup-median-ms")
+	b.ReportMetric(ms(median(teardown)), "teardown-median-ms")
+}
