@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/moby/term"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/berth/berth/engine"
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/runtime"
+)
+
+// runOptions are `container run`'s flags.
+type runOptions struct {
+	engine.RunFlags
+	Detach     bool
+	DetachKeys string
+}
+
+// bindRunFlags binds docker run's container flags to f.
+func bindRunFlags(fs *pflag.FlagSet, f *engine.RunFlags) {
+	fs.SetInterspersed(false)
+	fs.StringVar(&f.Name, "name", "", "assign a name to the container")
+	fs.StringVar(&f.Entrypoint, "entrypoint", "", "overwrite the image's ENTRYPOINT")
+	fs.StringArrayVarP(&f.Env, "env", "e", nil, "set environment variables")
+	fs.StringArrayVar(&f.EnvFiles, "env-file", nil, "read environment variables from a file")
+	fs.StringVarP(&f.Workdir, "workdir", "w", "", "working directory inside the container")
+	fs.StringVarP(&f.User, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
+	fs.StringVarP(&f.Hostname, "hostname", "h", "", "container host name")
+	fs.StringVar(&f.Domainname, "domainname", "", "container NIS domain name")
+	fs.StringArrayVarP(&f.Labels, "label", "l", nil, "set metadata on the container")
+	fs.StringArrayVar(&f.LabelFiles, "label-file", nil, "read labels from a file")
+	fs.StringArrayVarP(&f.Volumes, "volume", "v", nil, "bind mount a volume")
+	fs.StringArrayVar(&f.Mounts, "mount", nil, "attach a filesystem mount to the container")
+	fs.StringArrayVar(&f.Tmpfs, "tmpfs", nil, "mount a tmpfs directory")
+	fs.StringArrayVarP(&f.Publish, "publish", "p", nil, "publish a container's port(s) to the host")
+	fs.BoolVarP(&f.PublishAll, "publish-all", "P", false, "publish all exposed ports to random ports")
+	fs.StringArrayVar(&f.Expose, "expose", nil, "expose a port or a range of ports")
+	fs.StringArrayVar(&f.Networks, "network", nil, "connect a container to a network")
+	fs.StringArrayVar(&f.Aliases, "network-alias", nil, "add network-scoped alias for the container")
+	fs.StringVar(&f.IP, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	fs.StringVar(&f.MAC, "mac-address", "", "container MAC address")
+	fs.StringArrayVar(&f.DNS, "dns", nil, "set custom DNS servers")
+	fs.StringArrayVar(&f.DNSSearch, "dns-search", nil, "set custom DNS search domains")
+	fs.StringArrayVar(&f.DNSOptions, "dns-option", nil, "set DNS options")
+	fs.StringArrayVar(&f.AddHosts, "add-host", nil, "add a custom host-to-IP mapping (host:ip)")
+	fs.StringVarP(&f.Memory, "memory", "m", "", "memory limit")
+	fs.StringVar(&f.CPUs, "cpus", "", "number of CPUs")
+	fs.Int64VarP(&f.CPUShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	fs.Int64Var(&f.PidsLimit, "pids-limit", 0, "tune container pids limit (-1 for unlimited)")
+	fs.BoolVar(&f.ReadOnly, "read-only", false, "mount the container's root filesystem as read only")
+	fs.BoolVar(&f.Privileged, "privileged", false, "give extended privileges to this container")
+	fs.StringArrayVar(&f.CapAdd, "cap-add", nil, "add Linux capabilities")
+	fs.StringArrayVar(&f.CapDrop, "cap-drop", nil, "drop Linux capabilities")
+	fs.StringArrayVar(&f.SecurityOpt, "security-opt", nil, "security options")
+	fs.StringArrayVar(&f.Ulimits, "ulimit", nil, "ulimit options")
+	fs.StringArrayVar(&f.Sysctls, "sysctl", nil, "sysctl options")
+	fs.BoolVar(&f.Init, "init", false, "run an init inside the container that forwards signals and reaps processes")
+	fs.StringVar(&f.Restart, "restart", "no", "restart policy to apply when a container exits")
+	fs.StringVar(&f.HealthCmd, "health-cmd", "", "command to run to check health")
+	fs.DurationVar(&f.HealthInterval, "health-interval", 0, "time between running the check (ms|s|m|h)")
+	fs.DurationVar(&f.HealthTimeout, "health-timeout", 0, "maximum time to allow one check to run (ms|s|m|h)")
+	fs.IntVar(&f.HealthRetries, "health-retries", 0, "consecutive failures needed to report unhealthy")
+	fs.DurationVar(&f.HealthStartPeriod, "health-start-period", 0, "start period for the container to initialize (ms|s|m|h)")
+	fs.DurationVar(&f.HealthStartInterval, "health-start-interval", 0, "time between checks during the start period (ms|s|m|h)")
+	fs.BoolVar(&f.NoHealthcheck, "no-healthcheck", false, "disable any container-specified HEALTHCHECK")
+	fs.StringVar(&f.StopSignal, "stop-signal", "", "signal to stop the container")
+	fs.IntVar(&f.StopTimeout, "stop-timeout", 0, "timeout (in seconds) to stop a container")
+	fs.BoolVarP(&f.Interactive, "interactive", "i", false, "keep STDIN open even if not attached")
+	fs.BoolVarP(&f.Tty, "tty", "t", false, "allocate a pseudo-TTY")
+	fs.BoolVar(&f.Rm, "rm", false, "automatically remove the container when it exits")
+}
+
+// markSet records flags whose presence matters beyond their value.
+func markSet(fs *pflag.FlagSet, f *engine.RunFlags) {
+	f.EntrySet = fs.Changed("entrypoint")
+	f.StopTimeSet = fs.Changed("stop-timeout")
+}
+
+func newContainerCreateCmd(g *globals) *cobra.Command {
+	var o runOptions
+	c := &cobra.Command{
+		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create a new container",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			markSet(cmd.Flags(), &o.RunFlags)
+			e, err := newEngine(g)
+			if err != nil {
+				return err
+			}
+			cfg, err := o.Config(args[0], args[1:], nil)
+			if err != nil {
+				return err
+			}
+			ctr, err := e.Create(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), ctr.ID)
+			return nil
+		},
+	}
+	bindRunFlags(c.Flags(), &o.RunFlags)
+	return c
+}
+
+func newContainerRunCmd(g *globals) *cobra.Command {
+	var o runOptions
+	c := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create and run a new container from an image",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			markSet(cmd.Flags(), &o.RunFlags)
+			return runContainer(cmd, g, &o, args)
+		},
+	}
+	bindRunFlags(c.Flags(), &o.RunFlags)
+	c.Flags().BoolVarP(&o.Detach, "detach", "d", false, "run container in background and print container ID")
+	c.Flags().StringVar(&o.DetachKeys, "detach-keys", "", "override the key sequence for detaching a container")
+	return c
+}
+
+func runContainer(cmd *cobra.Command, g *globals, o *runOptions, args []string) error {
+	ctx := cmd.Context()
+	e, err := newEngine(g)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.Config(args[0], args[1:], nil)
+	if err != nil {
+		return err
+	}
+	if o.Detach && o.Rm {
+		cfg.AutoRemove = true
+	}
+	ctr, err := e.Create(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	removeAfter := func() {
+		if o.Rm {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			e.Remove(rctx, ctr.ID, engine.RemoveOptions{Force: true, Volumes: true})
+		}
+	}
+	if o.Detach {
+		if err := e.Start(ctx, ctr.ID, engine.StartOptions{}); err != nil {
+			removeAfter()
+			return startStatus(err)
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), ctr.ID)
+		return nil
+	}
+	code, err := attachRun(ctx, e, ctr.ID, o)
+	if err != nil {
+		if errors.Is(err, runtime.ErrDetached) {
+			return nil
+		}
+		removeAfter()
+		return startStatus(err)
+	}
+	removeAfter()
+	if code != 0 {
+		return withStatus(code, "")
+	}
+	return nil
+}
+
+// attachRun starts the container attached to this terminal and returns
+// its exit code.
+func attachRun(ctx context.Context, e *engine.Engine, id string, o *runOptions) (int, error) {
+	ao := &runtime.AttachOptions{Stdout: os.Stdout, Stderr: os.Stderr, DetachKeys: o.DetachKeys}
+	if o.Interactive {
+		ao.Stdin = os.Stdin
+	}
+	if o.Tty {
+		restore, resize, err := rawTerminal(ctx)
+		if err != nil {
+			return 0, err
+		}
+		defer restore()
+		ao.Resize = resize
+	}
+	// The container gets the user's Ctrl-C through the terminal (with -t)
+	// or a proxied signal; berth keeps waiting for its exit.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			e.Kill(context.WithoutCancel(ctx), id, s.(syscall.Signal).String())
+		}
+	}()
+	bg := context.WithoutCancel(ctx)
+	if err := e.Start(bg, id, engine.StartOptions{Attach: ao}); err != nil {
+		return 0, err
+	}
+	code, err := e.Runtime.Wait(bg, id, "not-running")
+	if err != nil {
+		return 0, err
+	}
+	return code, nil
+}
+
+// rawTerminal puts stdin in raw mode when it is a terminal and reports
+// window size changes.
+func rawTerminal(ctx context.Context) (restore func(), resize chan runtime.WindowSize, err error) {
+	fd, isTerm := term.GetFdInfo(os.Stdin)
+	if !isTerm {
+		return func() {}, nil, nil
+	}
+	st, err := term.SetRawTerminal(fd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("set terminal raw: %w", errdefs.ErrUnavailable)
+	}
+	resize = make(chan runtime.WindowSize, 1)
+	send := func() {
+		if ws, err := term.GetWinsize(fd); err == nil {
+			select {
+			case resize <- runtime.WindowSize{Width: ws.Width, Height: ws.Height}:
+			default:
+			}
+		}
+	}
+	send()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-winch:
+				send()
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() { close(done); signal.Stop(winch); term.RestoreTerminal(fd, st) }, resize, nil
+}
+
+func newContainerStartCmd(g *globals) *cobra.Command {
+	var attach, interactive bool
+	var detachKeys string
+	c := &cobra.Command{
+		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
+		Short: "Start one or more stopped containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := newEngine(g)
+			if err != nil {
+				return err
+			}
+			if attach || interactive {
+				if len(args) > 1 {
+					return withStatus(125, "you cannot start and attach multiple containers at once")
+				}
+				code, err := attachRun(cmd.Context(), e, args[0], &runOptions{RunFlags: engine.RunFlags{Interactive: interactive}, DetachKeys: detachKeys})
+				if err != nil {
+					return startStatus(err)
+				}
+				if code != 0 {
+					return withStatus(code, "")
+				}
+				return nil
+			}
+			return forEach(cmd.Context(), cmd, args, true, func(ctx context.Context, ref string) error {
+				return startStatus(e.Start(ctx, ref, engine.StartOptions{}))
+			})
+		},
+	}
+	c.Flags().BoolVarP(&attach, "attach", "a", false, "attach STDOUT/STDERR and forward signals")
+	c.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach container's STDIN")
+	c.Flags().StringVar(&detachKeys, "detach-keys", "", "override the key sequence for detaching a container")
+	return c
+}
