@@ -381,4 +381,3 @@ func imageDir(layers []string, target string) (string, func(), error) {
 	}
 	return p, release, nil
 }
-
