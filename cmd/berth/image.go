@@ -258,7 +258,7 @@ func imgJoinErrors(c *cobra.Command, errs []error) error {
 // imgRow is what `image ls --format` templates see, with Docker's names.
 type imgRow struct {
 	Repository, Tag, ID, Digest, CreatedSince, CreatedAt, Size, Containers string
-	labels                                                                   map[string]string
+	labels                                                                 map[string]string
 }
 
 // Label returns one label of the image ({{.Label "key"}}).
@@ -694,4 +694,3 @@ func imgPrintPrune(w io.Writer, lines []string, reclaimed int64) {
 	}
 	fmt.Fprintf(w, "Total reclaimed space: %s\n", units.HumanSize(float64(reclaimed)))
 }
-
