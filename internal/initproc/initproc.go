@@ -64,6 +64,7 @@ func run(args []string, stderr io.Writer) int {
 	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{0, 1, 2},
+		Sys:   childAttr(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "berth-init: start %q: %v\n", args[0], err)
@@ -73,6 +74,18 @@ func run(args []string, stderr io.Writer) int {
 		return codeNotFound
 	}
 	return loop(pid, sigs)
+}
+
+// childAttr puts the command in its own process group in the terminal's
+// foreground when stdin is the controlling terminal (run -it --init), so
+// that a Ctrl-C reaches it once, from the terminal, and not a second time
+// forwarded by the init.
+func childAttr() *syscall.SysProcAttr {
+	pgrp, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	if err != nil || pgrp != unix.Getpgrp() {
+		return nil // no controlling terminal on stdin, or the init is not in its foreground
+	}
+	return &syscall.SysProcAttr{Setpgid: true, Foreground: true, Ctty: 0}
 }
 
 // loop forwards signals and reaps children until the command pid exits.

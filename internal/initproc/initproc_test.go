@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // asInitEnv makes the test binary run Main with its arguments.
@@ -127,5 +130,21 @@ rm -rf "$d"
 	cmd.Stderr = &stderr
 	if got := exitCode(t, cmd.Run()); got != 0 {
 		t.Fatalf("exit code %d: %s", got, stderr.String())
+	}
+}
+
+// With a terminal on stdin (run -it --init) the command gets its own
+// process group in the terminal's foreground, so Ctrl-C reaches it once.
+func TestTerminalForeground(t *testing.T) {
+	cmd := initCmd(t, "--", "sh", "-c",
+		`set -- $(cat /proc/$$/stat); echo "pgrp=$5 tpgid=$8 init=$PPID"; [ "$5" = "$8" ] && [ "$5" != "$PPID" ]`)
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	out, _ := io.ReadAll(tty) // ends with EIO once the child side closes
+	if got := exitCode(t, cmd.Wait()); got != 0 {
+		t.Fatalf("command not in its own foreground process group: %s", out)
 	}
 }
