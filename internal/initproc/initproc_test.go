@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/berth/berth/internal/testutil"
 )
 
 // asInitEnv makes the test binary run Main with its arguments.
@@ -111,7 +113,35 @@ func TestForwardsSIGTERM(t *testing.T) {
 // An orphan re-parented to the init exits; the init must reap it, or it
 // stays a zombie in /proc.
 func TestReapsOrphans(t *testing.T) {
-	script := `
+	cmd := initCmd(t, "--", "sh", "-c", orphanScript)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if got := exitCode(t, cmd.Run()); got != 0 {
+		t.Fatalf("exit code %d: %s", got, stderr.String())
+	}
+}
+
+// As PID 1 of a new pid namespace (how --init runs it) orphans come to the
+// init without a subreaper, and the command's code still comes out.
+func TestReapsOrphansAsPID1(t *testing.T) {
+	testutil.RequiresRoot(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare (util-linux) not installed")
+	}
+	script := `[ "$PPID" = 1 ] || { echo "init is pid $PPID, not 1" >&2; exit 97; }` + orphanScript + `exit 9`
+	cmd := initCmd(t, "--", "sh", "-c", script)
+	cmd.Args = append([]string{"unshare", "--pid", "--fork", "--mount-proc", os.Args[0]}, cmd.Args[1:]...)
+	cmd.Path, _ = exec.LookPath("unshare")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if got := exitCode(t, cmd.Run()); got != 9 {
+		t.Fatalf("exit code %d, want 9: %s", got, stderr.String())
+	}
+}
+
+// orphanScript leaves an orphan that is re-parented to the init, lets it
+// exit, and fails unless the init reaps it (a zombie stays in /proc).
+const orphanScript = `
 d=$(mktemp -d); mkfifo "$d/go"
 sh -c 'cat "$1" >/dev/null & echo $! > "$2"' _ "$d/go" "$d/pid"
 p=$(cat "$d/pid")
@@ -125,13 +155,6 @@ while [ -e /proc/$p ]; do
 done
 rm -rf "$d"
 `
-	cmd := initCmd(t, "--", "sh", "-c", script)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if got := exitCode(t, cmd.Run()); got != 0 {
-		t.Fatalf("exit code %d: %s", got, stderr.String())
-	}
-}
 
 // With a terminal on stdin (run -it --init) the command gets its own
 // process group in the terminal's foreground, so Ctrl-C reaches it once.
