@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,6 +72,13 @@ func (e *Engine) setupNetwork(ctx context.Context, spec *runtime.Spec, d *contai
 	}
 	d.Ports = ports
 	d.Exposed = exposedPorts(cfg, ic)
+	for _, p := range ports {
+		k := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+		if !slices.Contains(d.Exposed, k) {
+			d.Exposed = append(d.Exposed, k)
+		}
+	}
+	sort.Strings(d.Exposed)
 	path, err := e.Networks.NewNetNS(ctx, spec.ID)
 	if err != nil {
 		return err
