@@ -296,3 +296,41 @@ func TestCopyUpFromResolvesInsideRoot(t *testing.T) {
 		})
 	}
 }
+
+// Two first mounts at once: the volume gets one source's content, not a mix.
+func TestCopyUpConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	v, err := s.Create(ctx, "vol", CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	srcs := make([]string, n)
+	for i := range srcs {
+		srcs[i] = t.TempDir()
+		for j := range 50 {
+			p := filepath.Join(srcs[i], "src"+string(rune('a'+i))+"-"+time.Duration(j).String())
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	errs := make(chan error, n)
+	for _, src := range srcs {
+		go func() { errs <- s.CopyUp(ctx, src, "vol") }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ents, _ := os.ReadDir(v.Mountpoint)
+	prefixes := map[string]bool{}
+	for _, e := range ents {
+		prefixes[e.Name()[:4]] = true
+	}
+	if len(ents) != 50 || len(prefixes) != 1 {
+		t.Fatalf("volume has %d entries from %d sources, want 50 from 1", len(ents), len(prefixes))
+	}
+}
