@@ -203,7 +203,7 @@ func (m *Manager) Wait(ctx context.Context, ref string, condition string) (int, 
 	}
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
-	last := c
+	last := c // next-exit: an exit after this state
 	for {
 		switch condition {
 		case "", "not-running":
@@ -222,9 +222,6 @@ func (m *Manager) Wait(ctx context.Context, ref string, condition string) (int, 
 		case <-ctx.Done():
 			return -1, ctx.Err()
 		case <-t.C:
-		}
-		if condition == "next-exit" && c.State.Status == StatusRunning && !last.State.Running() {
-			last = c
 		}
 		cur, err := m.load(c.ID)
 		if errdefs.IsNotFound(err) {
