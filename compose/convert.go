@@ -21,9 +21,19 @@ func convertProject(cp *types.Project) (*Project, error) {
 		Secrets:     map[string]FileObject{},
 		Configs:     map[string]FileObject{},
 	}
-	for name := range cp.DisabledServices {
+	profiles := map[string]bool{}
+	for name, s := range cp.DisabledServices {
 		p.DisabledServices = append(p.DisabledServices, name)
+		for _, pr := range s.Profiles {
+			profiles[pr] = true
+		}
 	}
+	for _, s := range cp.Services {
+		for _, pr := range s.Profiles {
+			profiles[pr] = true
+		}
+	}
+	p.Profiles = sortedKeys(profiles)
 	sort.Strings(p.DisabledServices)
 	for key, n := range cp.Networks {
 		p.Networks[key] = convertNetwork(key, n)

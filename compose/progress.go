@@ -52,7 +52,7 @@ func NewProgressWriter(w io.Writer, mode string, isTTY bool, title string) (Prog
 
 type quietProgress struct{}
 
-func (quietProgress) Event(Event) {}
+func (quietProgress) Event(Event)  {}
 func (quietProgress) Close() error { return nil }
 
 // plainProgress prints " Container demo-web-1  Started" per event.

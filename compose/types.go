@@ -13,10 +13,12 @@ type Project struct {
 	// DisabledServices are services declared in the files but left out by
 	// profiles; their containers are not orphans.
 	DisabledServices []string
-	Networks         map[string]Network // key: the name used in the file
-	Volumes          map[string]Volume
-	Secrets          map[string]FileObject
-	Configs          map[string]FileObject
+	// Profiles are every profile named by a service, enabled or not, sorted.
+	Profiles []string
+	Networks map[string]Network // key: the name used in the file
+	Volumes  map[string]Volume
+	Secrets  map[string]FileObject
+	Configs  map[string]FileObject
 	// Environment is the environment used for interpolation (.env, --env-file,
 	// the process environment).
 	Environment map[string]string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/lockfile"
@@ -105,4 +106,58 @@ func Down(ctx context.Context, b Backend, name string, p *Project, o DownOptions
 		return Plan{}, err
 	}
 	return plan, Execute(ctx, b, plan, eo)
+}
+
+// WaitReady blocks until every container of the project's services (all
+// when services is empty) runs, and is healthy when it has a healthcheck
+// (up --wait). A container that exits non-zero or turns unhealthy fails it
+// at once; one that exited 0 (a one-shot job) counts as ready.
+func WaitReady(ctx context.Context, b Backend, project string, services []string, poll time.Duration) error {
+	if poll <= 0 {
+		poll = 100 * time.Millisecond
+	}
+	want := map[string]bool{}
+	for _, s := range services {
+		want[s] = true
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		ready, err := projectReady(ctx, b, project, want)
+		if err != nil || ready {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("project %q: not ready: %w", project, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func projectReady(ctx context.Context, b Backend, project string, want map[string]bool) (bool, error) {
+	cs, err := b.Containers.List(ctx, project)
+	if err != nil {
+		return false, fmt.Errorf("project %q: list containers: %w", project, err)
+	}
+	ready := true
+	for _, c := range cs {
+		if c.OneOff || (len(want) > 0 && !want[c.Service]) {
+			continue
+		}
+		st, err := b.Containers.Inspect(ctx, c.ID)
+		if err != nil {
+			return false, fmt.Errorf("container %q: %w", c.Name, err)
+		}
+		switch {
+		case st.Health == "unhealthy":
+			return false, fmt.Errorf("container %q is unhealthy: %w", c.Name, errdefs.ErrFailedPrecondition)
+		case (st.Status == "exited" || st.Status == "dead") && st.ExitCode != 0:
+			return false, fmt.Errorf("container %q exited (code %d): %w", c.Name, st.ExitCode, errdefs.ErrFailedPrecondition)
+		case st.Status == "exited":
+		case st.Status != "running" || (st.Health != "" && st.Health != "healthy"):
+			ready = false
+		}
+	}
+	return ready, nil
 }

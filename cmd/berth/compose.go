@@ -1,5 +1,573 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
 
-func addComposeCommands(root *cobra.Command, g *globals) {}
+	"github.com/moby/term"
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/internal/errdefs"
+)
+
+// composeBackend returns the engine adapter the project commands drive.
+//
+// INTEGRATOR: replace with an adapter over engine.Engine that satisfies
+// compose.Containers, compose.Networks, compose.Volumes and compose.Images
+// (see compose/backend.go for each method's contract and error classes).
+var composeBackend = func(ctx context.Context, g *globals) (compose.Backend, error) {
+	return compose.Backend{}, fmt.Errorf("project commands need the engine adapter (not wired yet): %w", errdefs.ErrNotImplemented)
+}
+
+// composeAttach streams the logs of the project's containers into mux until
+// ctx ends or every container has stopped (`up` without -d, `logs -f`).
+//
+// INTEGRATOR: replace with the engine's log following; nil means not wired.
+var composeAttach func(ctx context.Context, g *globals, project string, services []string, o composeLogsOptions, mux *compose.LogMux) error
+
+func addComposeCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(newComposeConfigCmd(g), newComposeUpCmd(g), newComposeDownCmd(g), newComposeCreateCmd(g))
+	for _, c := range composePendingCmds(root, g) {
+		root.AddCommand(c)
+	}
+}
+
+// loadProject loads the project the global flags select and prints its
+// warnings to stderr.
+func loadProject(ctx context.Context, g *globals, errw io.Writer) (*compose.Project, error) {
+	p, err := compose.Load(ctx, compose.LoadOptions{Files: g.Files, ProjectDir: g.ProjectDir,
+		EnvFiles: g.EnvFiles, Profiles: g.Profiles, ProjectName: g.Project})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(errw, "berth: warning: %s\n", w)
+	}
+	return p, nil
+}
+
+type composeConfigOptions struct {
+	Services, Volumes, Networks, Profiles, Images, Quiet bool
+	Format                                               string
+	Output                                               string
+}
+
+func newComposeConfigCmd(g *globals) *cobra.Command {
+	var o composeConfigOptions
+	c := &cobra.Command{
+		Use:     "config [OPTIONS] [SERVICE...]",
+		Short:   "Parse, resolve and render the compose file in canonical format",
+		GroupID: "compose",
+		RunE: func(c *cobra.Command, args []string) error {
+			p, err := loadProject(c.Context(), g, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			if o.Output != "" {
+				f, err := os.Create(o.Output)
+				if err != nil {
+					return fmt.Errorf("config --output %q: %w", o.Output, err)
+				}
+				defer f.Close()
+				out = f
+			}
+			return runComposeConfig(p, o, out)
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&o.Services, "services", false, "print the service names, one per line")
+	f.BoolVar(&o.Volumes, "volumes", false, "print the volume names, one per line")
+	f.BoolVar(&o.Networks, "networks", false, "print the network names, one per line")
+	f.BoolVar(&o.Profiles, "profiles", false, "print the profile names, one per line")
+	f.BoolVar(&o.Images, "images", false, "print the image names, one per line")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "only validate the configuration, print nothing")
+	f.StringVar(&o.Format, "format", "yaml", "format the output: yaml or json")
+	f.StringVarP(&o.Output, "output", "o", "", "save to this file instead of stdout")
+	return c
+}
+
+func runComposeConfig(p *compose.Project, o composeConfigOptions, out io.Writer) error {
+	var list []string
+	switch {
+	case o.Quiet:
+		return nil
+	case o.Services:
+		list = p.ServiceNames()
+	case o.Volumes:
+		list = sortedMapKeys(p.Volumes)
+	case o.Networks:
+		list = sortedMapKeys(p.Networks)
+	case o.Profiles:
+		list = p.Profiles
+	case o.Images:
+		for _, s := range p.Services {
+			if s.Image != "" {
+				list = append(list, s.Image)
+			}
+		}
+	default:
+		b, err := p.Render(o.Format)
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(b)
+		return err
+	}
+	for _, l := range list {
+		fmt.Fprintln(out, l)
+	}
+	return nil
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// composeUpOptions are up's flags.
+type composeUpOptions struct {
+	Detach, Build, NoBuild, ForceRecreate, NoRecreate, NoDeps, RemoveOrphans bool
+	Wait, NoStart, AbortOnExit, NoColor, NoLogPrefix, Timestamps, QuietPull  bool
+	Scale                                                                    []string
+	WaitTimeout, Timeout                                                     int
+	ExitCodeFrom, Pull                                                       string
+	Attach, NoAttach                                                         []string
+}
+
+func newComposeUpCmd(g *globals) *cobra.Command {
+	var o composeUpOptions
+	c := &cobra.Command{
+		Use:     "up [OPTIONS] [SERVICE...]",
+		Short:   "Create and start the project's containers",
+		GroupID: "compose",
+		RunE: func(c *cobra.Command, args []string) error {
+			return runComposeUp(c.Context(), g, c, args, o, c.Flags().Changed("timeout"))
+		},
+	}
+	f := c.Flags()
+	f.BoolVarP(&o.Detach, "detach", "d", false, "run containers in the background")
+	f.BoolVar(&o.Build, "build", false, "build images before starting containers")
+	f.BoolVar(&o.NoBuild, "no-build", false, "don't build an image, even if it's missing")
+	f.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate containers even if their configuration and image haven't changed")
+	f.BoolVar(&o.NoRecreate, "no-recreate", false, "if containers already exist, don't recreate them")
+	f.BoolVar(&o.NoDeps, "no-deps", false, "don't start linked services")
+	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers for services not defined in the compose file")
+	f.StringArrayVar(&o.Scale, "scale", nil, "scale SERVICE to NUM instances (SERVICE=NUM); overrides scale in the file")
+	f.BoolVar(&o.Wait, "wait", false, "wait for services to be running|healthy; implies detached mode")
+	f.IntVar(&o.WaitTimeout, "wait-timeout", 0, "maximum duration in seconds to wait for the project to be running|healthy")
+	f.BoolVar(&o.NoStart, "no-start", false, "don't start the services after creating them")
+	f.BoolVar(&o.AbortOnExit, "abort-on-container-exit", false, "stop all containers if any container was stopped; incompatible with -d")
+	f.StringVar(&o.ExitCodeFrom, "exit-code-from", "", "return the exit code of the selected service container; implies --abort-on-container-exit")
+	f.IntVarP(&o.Timeout, "timeout", "t", 10, "shutdown timeout in seconds when attached or when containers are recreated")
+	f.BoolVar(&o.NoColor, "no-color", false, "produce monochrome output")
+	f.BoolVar(&o.NoLogPrefix, "no-log-prefix", false, "don't print a prefix in logs")
+	f.BoolVar(&o.Timestamps, "timestamps", false, "show timestamps")
+	f.StringVar(&o.Pull, "pull", "missing", "pull image before running (always|missing|never)")
+	f.BoolVar(&o.QuietPull, "quiet-pull", false, "pull without printing progress information")
+	f.StringArrayVar(&o.Attach, "attach", nil, "restrict attaching to these services")
+	f.StringArrayVar(&o.NoAttach, "no-attach", nil, "do not attach (stream logs) to these services")
+	return c
+}
+
+func parseScale(flags []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, s := range flags {
+		name, num, ok := strings.Cut(s, "=")
+		var n int
+		if _, err := fmt.Sscanf(num, "%d", &n); !ok || err != nil || n < 0 || name == "" {
+			return nil, fmt.Errorf("--scale %q: use SERVICE=NUM: %w", s, errdefs.ErrInvalidArgument)
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+// progressWriter returns the writer --progress selects, on stderr.
+func progressWriter(g *globals, errw io.Writer, title string) (compose.ProgressWriter, error) {
+	tty := false
+	if f, ok := errw.(*os.File); ok {
+		tty = term.IsTerminal(f.Fd())
+	}
+	return compose.NewProgressWriter(errw, g.Progress, tty, title)
+}
+
+func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []string, o composeUpOptions, timeoutSet bool) error {
+	if o.Wait {
+		o.Detach = true
+	}
+	if o.ExitCodeFrom != "" {
+		o.AbortOnExit = true
+	}
+	if o.Detach && o.AbortOnExit {
+		return fmt.Errorf("-d and --abort-on-container-exit are incompatible: %w", errdefs.ErrInvalidArgument)
+	}
+	if o.Build {
+		return fmt.Errorf("up --build: building images is not wired yet: build with 'berth image build' first: %w", errdefs.ErrNotImplemented)
+	}
+	if !o.Detach && composeAttach == nil {
+		return fmt.Errorf("attached up (log streaming) is not wired yet: use up -d and logs: %w", errdefs.ErrNotImplemented)
+	}
+	scale, err := parseScale(o.Scale)
+	if err != nil {
+		return err
+	}
+	p, err := loadProject(ctx, g, c.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	b, err := composeBackend(ctx, g)
+	if err != nil {
+		return err
+	}
+	pw, err := progressWriter(g, c.ErrOrStderr(), "Running")
+	if err != nil {
+		return err
+	}
+	eo := compose.ExecOptions{Progress: pw, DataDir: g.Layout().Projects(), WaitTimeout: time.Duration(o.WaitTimeout) * time.Second}
+	if timeoutSet {
+		t := time.Duration(o.Timeout) * time.Second
+		eo.StopTimeout = &t
+	}
+	plan, err := compose.Up(ctx, b, p, compose.UpOptions{LockDir: g.Layout().Projects(), Exec: eo, Plan: compose.PlanOptions{
+		Services: services, ForceRecreate: o.ForceRecreate, NoRecreate: o.NoRecreate, NoDeps: o.NoDeps,
+		RemoveOrphans: o.RemoveOrphans, NoStart: o.NoStart, Scale: scale}})
+	pw.Close()
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(c.ErrOrStderr(), "berth: warning: %s\n", w)
+	}
+	if err != nil {
+		return err
+	}
+	if o.Wait {
+		wctx := ctx
+		if o.WaitTimeout > 0 {
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(ctx, time.Duration(o.WaitTimeout)*time.Second)
+			defer cancel()
+		}
+		return compose.WaitReady(wctx, b, p.Name, services, 0)
+	}
+	if o.Detach {
+		return nil
+	}
+	mux := compose.NewLogMux(c.OutOrStdout(), compose.LogOptions{NoColor: o.NoColor, NoPrefix: o.NoLogPrefix, Timestamps: o.Timestamps})
+	return composeAttach(ctx, g, p.Name, services, composeLogsOptions{Follow: true, Timestamps: o.Timestamps, Tail: "all"}, mux)
+}
+
+type composeDownOptions struct {
+	Volumes, RemoveOrphans bool
+	Rmi                    string
+	Timeout                int
+}
+
+func newComposeDownCmd(g *globals) *cobra.Command {
+	var o composeDownOptions
+	c := &cobra.Command{
+		Use:     "down [OPTIONS] [SERVICE...]",
+		Short:   "Stop and remove the project's containers and networks",
+		GroupID: "compose",
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runComposeDown(c.Context(), g, c, o, c.Flags().Changed("timeout"))
+		},
+	}
+	f := c.Flags()
+	f.BoolVarP(&o.Volumes, "volumes", "v", false, "remove named volumes declared in the volumes section and anonymous volumes")
+	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers for services not defined in the compose file")
+	f.StringVar(&o.Rmi, "rmi", "", `remove images used by services: "local" (only images without a custom tag) or "all"`)
+	f.IntVarP(&o.Timeout, "timeout", "t", 10, "shutdown timeout in seconds")
+	return c
+}
+
+func runComposeDown(ctx context.Context, g *globals, c *cobra.Command, o composeDownOptions, timeoutSet bool) error {
+	if o.Rmi != "" {
+		return fmt.Errorf("down --rmi is not wired yet: remove images with 'berth image rm': %w", errdefs.ErrNotImplemented)
+	}
+	p, err := loadProject(ctx, g, c.ErrOrStderr())
+	name := g.Project
+	switch {
+	case err == nil:
+		name = p.Name
+	case errdefs.IsNotFound(err) && name != "":
+		p = nil // no file: remove what carries the project's labels
+	default:
+		return err
+	}
+	b, err := composeBackend(ctx, g)
+	if err != nil {
+		return err
+	}
+	pw, err := progressWriter(g, c.ErrOrStderr(), "Running")
+	if err != nil {
+		return err
+	}
+	eo := compose.ExecOptions{Progress: pw, DataDir: g.Layout().Projects()}
+	if timeoutSet {
+		t := time.Duration(o.Timeout) * time.Second
+		eo.StopTimeout = &t
+	}
+	plan, err := compose.Down(ctx, b, name, p, compose.DownOptions{Volumes: o.Volumes, RemoveOrphans: o.RemoveOrphans}, eo, g.Layout().Projects())
+	pw.Close()
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(c.ErrOrStderr(), "berth: warning: %s\n", w)
+	}
+	return err
+}
+
+func newComposeCreateCmd(g *globals) *cobra.Command {
+	var o composeUpOptions
+	c := &cobra.Command{
+		Use:     "create [OPTIONS] [SERVICE...]",
+		Short:   "Create the project's containers without starting them",
+		GroupID: "compose",
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Detach, o.NoStart = true, true
+			return runComposeUp(c.Context(), g, c, args, o, false)
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&o.Build, "build", false, "build images before starting containers")
+	f.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate containers even if their configuration and image haven't changed")
+	f.BoolVar(&o.NoRecreate, "no-recreate", false, "if containers already exist, don't recreate them")
+	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers for services not defined in the compose file")
+	f.StringArrayVar(&o.Scale, "scale", nil, "scale SERVICE to NUM instances (SERVICE=NUM)")
+	f.StringVar(&o.Pull, "pull", "missing", "pull image before running (always|missing|never)")
+	return c
+}
+
+// composeLogsOptions are logs' flags (and what up passes when attached).
+type composeLogsOptions struct {
+	Follow, Timestamps, NoColor, NoLogPrefix bool
+	Tail, Since, Until                       string
+	Index                                    int
+}
+
+// shortF is "f" unless the root already takes -f (compose's --file) as a
+// persistent flag, which would make cobra panic on the clash.
+//
+// INTEGRATOR: `logs -f` means --follow in Docker Compose; with -f persistent
+// on the root, only --follow works.
+func shortF(root *cobra.Command) string {
+	if root.PersistentFlags().ShorthandLookup("f") != nil {
+		return ""
+	}
+	return "f"
+}
+
+func notWired(name string) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		return fmt.Errorf("%s: needs the engine adapter (not wired yet): %w", name, errdefs.ErrNotImplemented)
+	}
+}
+
+// composePendingCmds registers the project commands whose bodies need more
+// of the engine than compose.Backend: their flags are bound to Options
+// structs now; the integrator fills the RunE bodies.
+func composePendingCmds(root *cobra.Command, g *globals) []*cobra.Command {
+	mk := func(use, short string, bind func(*cobra.Command)) *cobra.Command {
+		name, _, _ := strings.Cut(use, " ")
+		c := &cobra.Command{Use: use, Short: short, GroupID: "compose", RunE: notWired(name)}
+		if bind != nil {
+			bind(c)
+		}
+		return c
+	}
+	return []*cobra.Command{
+		mk("ps [OPTIONS] [SERVICE...]", "List the project's containers", bindPs),
+		mk("logs [OPTIONS] [SERVICE...]", "View output from the project's containers", func(c *cobra.Command) { bindLogs(c, shortF(root)) }),
+		mk("exec [OPTIONS] SERVICE COMMAND [ARGS...]", "Execute a command in a running service container", bindExec),
+		mk("run [OPTIONS] SERVICE [COMMAND] [ARGS...]", "Run a one-off command on a service", bindRun),
+		mk("start [SERVICE...]", "Start the project's existing containers", nil),
+		mk("stop [OPTIONS] [SERVICE...]", "Stop the project's containers", bindTimeout),
+		mk("restart [OPTIONS] [SERVICE...]", "Restart the project's containers", bindRestart),
+		mk("kill [OPTIONS] [SERVICE...]", "Force stop the project's containers", bindKill),
+		mk("rm [OPTIONS] [SERVICE...]", "Remove the project's stopped containers", func(c *cobra.Command) { bindRm(c, shortF(root)) }),
+		mk("pause [SERVICE...]", "Pause the project's containers", nil),
+		mk("unpause [SERVICE...]", "Unpause the project's containers", nil),
+		mk("top [SERVICE...]", "Display the running processes", nil),
+		mk("port [OPTIONS] SERVICE PRIVATE_PORT", "Print the public port for a port binding", bindPort),
+		mk("images [OPTIONS] [SERVICE...]", "List the images used by the project's containers", bindImages),
+		mk("wait SERVICE [SERVICE...]", "Block until the first service container stops", bindWait),
+		mk("cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-", "Copy files between a service container and the host", bindCp),
+		mk("events [OPTIONS] [SERVICE...]", "Receive real time events from the project's containers", bindEvents),
+		mk("scale [SERVICE=REPLICAS...]", "Scale services", func(c *cobra.Command) { c.Flags().Bool("no-deps", false, "don't start linked services") }),
+		mk("pull [OPTIONS] [SERVICE...]", "Pull service images", bindPull),
+		mk("build [OPTIONS] [SERVICE...]", "Build or rebuild services", bindBuild),
+		mk("ls [OPTIONS]", "List running projects", bindLs),
+	}
+}
+
+type composePsOptions struct {
+	All, Quiet, Services bool
+	Status, Filter       []string
+	Format               string
+}
+
+func bindPs(c *cobra.Command) {
+	o := &composePsOptions{}
+	f := c.Flags()
+	f.BoolVarP(&o.All, "all", "a", false, "show all stopped containers")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "only display ids")
+	f.BoolVar(&o.Services, "services", false, "display services")
+	f.StringArrayVar(&o.Status, "status", nil, "filter services by status: created, restarting, running, removing, paused, exited, dead")
+	f.StringArrayVar(&o.Filter, "filter", nil, "filter services by a property (status=running)")
+	f.StringVar(&o.Format, "format", "table", "format the output: table, json or a Go template")
+}
+
+func bindLogs(c *cobra.Command, short string) {
+	o := &composeLogsOptions{}
+	f := c.Flags()
+	f.BoolVarP(&o.Follow, "follow", short, false, "follow log output")
+	f.BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")
+	f.StringVarP(&o.Tail, "tail", "n", "all", "number of lines to show from the end of the logs for each container")
+	f.StringVar(&o.Since, "since", "", "show logs since timestamp (2013-01-02T13:23:37Z) or relative (42m)")
+	f.StringVar(&o.Until, "until", "", "show logs before a timestamp or relative")
+	f.BoolVar(&o.NoColor, "no-color", false, "produce monochrome output")
+	f.BoolVar(&o.NoLogPrefix, "no-log-prefix", false, "don't print a prefix in logs")
+	f.IntVar(&o.Index, "index", 0, "index of the container if the service has multiple replicas")
+}
+
+type composeExecOptions struct {
+	Detach, NoTTY, Privileged bool
+	Env                       []string
+	Workdir, User             string
+	Index                     int
+}
+
+func bindExec(c *cobra.Command) {
+	o := &composeExecOptions{}
+	f := c.Flags()
+	f.SetInterspersed(false)
+	f.BoolVarP(&o.Detach, "detach", "d", false, "run the command in the background")
+	f.BoolVarP(&o.NoTTY, "no-TTY", "T", false, "disable pseudo-TTY allocation (default: auto-detected)")
+	f.BoolVar(&o.Privileged, "privileged", false, "give extended privileges to the process")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "set environment variables")
+	f.StringVarP(&o.Workdir, "workdir", "w", "", "path to workdir directory for this command")
+	f.StringVarP(&o.User, "user", "u", "", "run the command as this user")
+	f.IntVar(&o.Index, "index", 0, "index of the container if the service has multiple replicas")
+}
+
+type composeRunOptions struct {
+	Rm, Detach, NoDeps, ServicePorts, UseAliases, NoTTY, Interactive, Build bool
+	Env, Volumes, Publish, Labels                                           []string
+	Name, Entrypoint, Workdir, User                                         string
+}
+
+func bindRun(c *cobra.Command) {
+	o := &composeRunOptions{}
+	f := c.Flags()
+	f.SetInterspersed(false)
+	f.BoolVar(&o.Rm, "rm", false, "automatically remove the container when it exits")
+	f.BoolVarP(&o.Detach, "detach", "d", false, "run container in background and print container id")
+	f.BoolVar(&o.NoDeps, "no-deps", false, "don't start linked services")
+	f.BoolVarP(&o.ServicePorts, "service-ports", "P", false, "run command with the service's ports enabled and mapped to the host")
+	f.BoolVar(&o.UseAliases, "use-aliases", false, "use the service's network aliases in the networks the container connects to")
+	f.BoolVarP(&o.NoTTY, "no-TTY", "T", false, "disable pseudo-TTY allocation (default: auto-detected)")
+	f.BoolVarP(&o.Interactive, "interactive", "i", true, "keep STDIN open even if not attached")
+	f.BoolVar(&o.Build, "build", false, "build image before starting container")
+	f.StringArrayVarP(&o.Env, "env", "e", nil, "set environment variables")
+	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a volume")
+	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port(s) to the host")
+	f.StringArrayVarP(&o.Labels, "label", "l", nil, "add or override a label")
+	f.StringVar(&o.Name, "name", "", "assign a name to the container")
+	f.StringVar(&o.Entrypoint, "entrypoint", "", "override the entrypoint of the image")
+	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container")
+	f.StringVarP(&o.User, "user", "u", "", "run as specified username or uid")
+}
+
+func bindTimeout(c *cobra.Command) {
+	var t int
+	c.Flags().IntVarP(&t, "timeout", "t", 10, "specify a shutdown timeout in seconds")
+}
+
+func bindRestart(c *cobra.Command) {
+	bindTimeout(c)
+	var noDeps bool
+	c.Flags().BoolVar(&noDeps, "no-deps", false, "don't restart dependent services")
+}
+
+func bindKill(c *cobra.Command) {
+	var sig string
+	var orphans bool
+	c.Flags().StringVarP(&sig, "signal", "s", "SIGKILL", "SIGNAL to send to the container")
+	c.Flags().BoolVar(&orphans, "remove-orphans", false, "remove containers for services not defined in the compose file")
+}
+
+func bindRm(c *cobra.Command, short string) {
+	var force, stop, volumes bool
+	c.Flags().BoolVarP(&force, "force", short, false, "don't ask to confirm removal")
+	c.Flags().BoolVarP(&stop, "stop", "s", false, "stop the containers, if required, before removing")
+	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove any anonymous volumes attached to containers")
+}
+
+func bindPort(c *cobra.Command) {
+	var proto string
+	var index int
+	c.Flags().StringVar(&proto, "protocol", "tcp", "tcp or udp")
+	c.Flags().IntVar(&index, "index", 0, "index of the container if the service has multiple replicas")
+}
+
+func bindImages(c *cobra.Command) {
+	var format string
+	var quiet bool
+	c.Flags().StringVar(&format, "format", "table", "format the output: table or json")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display ids")
+}
+
+func bindWait(c *cobra.Command) {
+	var down bool
+	c.Flags().BoolVar(&down, "down-project", false, "drop the project when the first container stops")
+}
+
+func bindCp(c *cobra.Command) {
+	var all, archive, follow bool
+	var index int
+	c.Flags().BoolVar(&all, "all", false, "include containers created by the run command")
+	c.Flags().BoolVarP(&archive, "archive", "a", false, "archive mode (copy all uid/gid information)")
+	c.Flags().BoolVarP(&follow, "follow-link", "L", false, "always follow symbol link in SRC_PATH")
+	c.Flags().IntVar(&index, "index", 0, "index of the container if the service has multiple replicas")
+}
+
+func bindEvents(c *cobra.Command) {
+	var asJSON bool
+	var since, until string
+	c.Flags().BoolVar(&asJSON, "json", false, "output events as a stream of json objects")
+	c.Flags().StringVar(&since, "since", "", "show all events created since timestamp")
+	c.Flags().StringVar(&until, "until", "", "stream events until this timestamp")
+}
+
+func bindPull(c *cobra.Command) {
+	var quiet, ignore bool
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "pull without printing progress information")
+	c.Flags().BoolVar(&ignore, "ignore-pull-failures", false, "pull what it can and ignore images with pull failures")
+}
+
+func bindBuild(c *cobra.Command) {
+	var noCache, pull, quiet bool
+	var args []string
+	c.Flags().BoolVar(&noCache, "no-cache", false, "do not use cache when building the image")
+	c.Flags().BoolVar(&pull, "pull", false, "always attempt to pull a newer version of the image")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "don't print anything to stdout")
+	c.Flags().StringArrayVar(&args, "build-arg", nil, "set build-time variables for services")
+}
+
+func bindLs(c *cobra.Command) {
+	var all, quiet bool
+	var format string
+	var filter []string
+	c.Flags().BoolVarP(&all, "all", "a", false, "show all stopped compose projects")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display project names")
+	c.Flags().StringVar(&format, "format", "table", "format the output: table or json")
+	c.Flags().StringArrayVar(&filter, "filter", nil, "filter output based on conditions provided")
+}
