@@ -293,7 +293,7 @@ func volWriteRows(w io.Writer, format, table string, headers map[string]string, 
 	out := w
 	var tw *tabwriter.Writer
 	if isTable {
-		tw = tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+		tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0) // Docker CLI's table layout
 		out = tw
 		header := volFieldRe.ReplaceAllStringFunc(text, func(m string) string {
 			f := volFieldRe.FindStringSubmatch(m)[1]

@@ -41,7 +41,7 @@ func TestVolumeCLI(t *testing.T) {
 	}
 	run("volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=64m", "scratch")
 
-	if out := run("volume", "ls"); !strings.HasPrefix(out, "DRIVER   VOLUME NAME\n") || !strings.Contains(out, "local    web-data\n") {
+	if out := run("volume", "ls"); !strings.HasPrefix(out, "DRIVER    VOLUME NAME\n") || !strings.Contains(out, "local     web-data\n") {
 		t.Fatalf("ls table:\n%s", out)
 	}
 	cases := []struct {
