@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,5 +216,58 @@ func TestPrune(t *testing.T) {
 	}
 	if imgs, _ := s.List(ctx); len(imgs) != 1 || imgs[0].ID != used.ID {
 		t.Errorf("left %v", imgs)
+	}
+}
+
+// TestConcurrentImportAndRemove races imports against removals of images
+// that share the same layer: at the end every image left has its snapshot.
+func TestConcurrentImportAndRemove(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	data := busybox(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 5 {
+				ref := fmt.Sprintf("w%d:%d", w, i)
+				if _, err := s.Import(ctx, bytes.NewReader(data), ImportOptions{Ref: ref}); err != nil {
+					errs <- err
+					return
+				}
+				if i%2 == 0 {
+					if _, err := s.Remove(ctx, ref, RemoveOptions{}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	imgs, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs) != 8 {
+		t.Errorf("%d images, want 8", len(imgs))
+	}
+	for _, img := range imgs {
+		dirs, err := s.Layers(ctx, img.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dirs[0], "bin/busybox")); err != nil {
+			t.Errorf("%v: snapshot content missing: %v", img.RepoTags, err)
+		}
+	}
+	if snaps := entries(t, filepath.Join(s.root, "snapshots")); len(snaps) != 1 {
+		t.Errorf("snapshots %v", snaps)
 	}
 }
