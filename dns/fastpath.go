@@ -20,7 +20,6 @@ const (
 
 // fastState is one UDP reader's scratch space.
 type fastState struct {
-	out   []byte
 	name  [256]byte
 	order []int
 	rng   *rand.PCG
@@ -28,13 +27,13 @@ type fastState struct {
 
 func newFastState() *fastState {
 	return &fastState{
-		out: make([]byte, 0, 4096),
 		rng: rand.NewPCG(rand.Uint64(), rand.Uint64()),
 	}
 }
 
-// fastAnswer builds the reply to pkt for network nt in st.out.
-func fastAnswer(t *table, nt *netTable, pkt []byte, st *fastState) ([]byte, bool) {
+// fastAnswer builds the reply to pkt for network nt in dst's memory (a
+// buffer of at least ednsSize bytes avoids allocation).
+func fastAnswer(t *table, nt *netTable, pkt, dst []byte, st *fastState) ([]byte, bool) {
 	if nt == nil || len(pkt) < 17 {
 		return nil, false
 	}
@@ -68,7 +67,7 @@ func fastAnswer(t *table, nt *netTable, pkt []byte, st *fastState) ([]byte, bool
 			return nil, false
 		}
 	}
-	return fastWrite(pkt, qend, qtype, e, limit, edns, st), true
+	return fastWrite(dst, pkt, qend, qtype, e, limit, edns, st), true
 }
 
 // fastName copies the question name of pkt, lower case and dot-separated
@@ -130,8 +129,8 @@ func fastEDNS(rest []byte, arcount uint16) (limit int, edns, ok bool) {
 // sent it (its letter case included), the A records in a fresh random
 // order with a compression pointer to the question, and an OPT record if
 // the client sent one. Records that would not fit set TC.
-func fastWrite(pkt []byte, qend int, qtype uint16, e *entry, limit int, edns bool, st *fastState) []byte {
-	out := append(st.out[:0], pkt[0], pkt[1], 0x84|pkt[2]&0x01, 0x80, 0, 1, 0, 0, 0, 0, 0, 0)
+func fastWrite(dst, pkt []byte, qend int, qtype uint16, e *entry, limit int, edns bool, st *fastState) []byte {
+	out := append(dst[:0], pkt[0], pkt[1], 0x84|pkt[2]&0x01, 0x80, 0, 1, 0, 0, 0, 0, 0, 0)
 	if edns {
 		out[11] = 1
 	}
@@ -161,7 +160,6 @@ func fastWrite(pkt []byte, qend int, qtype uint16, e *entry, limit int, edns boo
 	if edns {
 		out = append(out, 0, 0, typeOPT, ednsSize>>8, ednsSize&0xff, 0, 0, 0, 0, 0, 0)
 	}
-	st.out = out
 	return out
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,13 +91,26 @@ func (l *listener) close() {
 	}
 }
 
-// serveUDP is one UDP reader: the fast path inline, everything else in
-// its own goroutine (forwarding may wait on an upstream).
+// batch is how many datagrams one recvmmsg/sendmmsg moves.
+const batch = 32
+
+// serveUDP is one UDP reader. It reads up to batch queries per system
+// call, answers the common ones in place (fastAnswer) and sends those
+// answers back with one system call; everything else goes to the general
+// handler in its own goroutine (forwarding may wait on an upstream).
 func serveUDP(c *net.UDPConn, h *netHandler) {
-	buf := make([]byte, 4096)
+	pc := ipv4.NewPacketConn(c)
+	in := make([]ipv4.Message, batch)
+	out := make([]ipv4.Message, batch)
+	outBufs := make([][]byte, batch)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, 4096)}
+		outBufs[i] = make([]byte, 0, 4096)
+		out[i].Buffers = make([][]byte, 1)
+	}
 	st := newFastState()
 	for {
-		n, from, err := c.ReadFromUDPAddrPort(buf)
+		n, err := pc.ReadBatch(in, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -104,21 +118,46 @@ func serveUDP(c *net.UDPConn, h *netHandler) {
 			continue
 		}
 		t := h.r.tbl.Load()
+		var nt *netTable
 		if t != nil {
-			if out, ok := fastAnswer(t, t.byGateway[h.gw], buf[:n], st); ok {
-				_, _ = c.WriteToUDPAddrPort(out, from)
+			nt = t.byGateway[h.gw]
+		}
+		k := 0
+		for i := range in[:n] {
+			pkt := in[i].Buffers[0][:in[i].N]
+			if ans, ok := fastAnswer(t, nt, pkt, outBufs[k], st); ok {
+				out[k].Buffers[0] = ans
+				out[k].Addr = in[i].Addr
+				k++
 				continue
 			}
+			slowUDP(c, h, pkt, in[i].Addr)
 		}
-		req := new(dns.Msg)
-		if err := req.Unpack(buf[:n]); err != nil {
-			if n >= 12 {
-				formErr(c, buf[:n], from)
+		for sent := 0; sent < k; {
+			m, err := pc.WriteBatch(out[sent:k], 0)
+			if err != nil || m == 0 {
+				break // the client is gone or the socket closed: drop the answers
 			}
-			continue
+			sent += m
 		}
-		go h.ServeDNS(&udpWriter{c: c, to: from}, req)
 	}
+}
+
+// slowUDP hands one query the fast path declined to the general handler.
+func slowUDP(c *net.UDPConn, h *netHandler, pkt []byte, from net.Addr) {
+	ua, ok := from.(*net.UDPAddr)
+	if !ok {
+		return
+	}
+	to := ua.AddrPort()
+	req := new(dns.Msg)
+	if err := req.Unpack(pkt); err != nil {
+		if len(pkt) >= 12 {
+			formErr(c, pkt, to)
+		}
+		return
+	}
+	go h.ServeDNS(&udpWriter{c: c, to: to}, req)
 }
 
 // formErr answers an unparsable query with FORMERR, keeping its id.
