@@ -1,0 +1,32 @@
+package main
+
+import "context"
+
+// containerImageInUse is the real check for image.go's imageInUse: any
+// container, running or not, created from imageID.
+//
+// INTEGRATOR: in image.go, `var imageInUse = containerImageInUse`.
+func containerImageInUse(g *globals) func(imageID string) bool {
+	e, err := newEngine(g)
+	if err != nil {
+		return func(string) bool { return true } // cannot tell: refuse
+	}
+	return e.ImageInUse(context.Background())
+}
+
+// containerVolumeInUse is the real check for volume.go's volumeInUse: any
+// container, running or not, that mounts the volume.
+//
+// INTEGRATOR: in volume.go, `var volumeInUse = containerVolumeInUse`.
+func containerVolumeInUse(g *globals) func(name string) bool {
+	e, err := newEngine(g)
+	if err != nil {
+		return func(string) bool { return true }
+	}
+	return e.VolumeInUse(context.Background())
+}
+
+var (
+	_ = containerImageInUse
+	_ = containerVolumeInUse
+)
