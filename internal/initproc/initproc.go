@@ -28,9 +28,10 @@ const (
 // The command runs as a child with the init's stdio and environment. Every
 // signal the init can catch is forwarded to it, except SIGCHLD (it triggers
 // reaping) and SIGURG (the Go runtime sends it to itself to preempt
-// goroutines, so it cannot be told apart from a user's); every child that exits, the command or an orphan re-parented to
-// the init, is reaped. When not PID 1, the init makes itself a child
-// subreaper so that orphans still come to it.
+// goroutines, so it cannot be told apart from a user's). Every child that
+// exits, the command or an orphan re-parented to the init, is reaped. When
+// not PID 1, the init makes itself a child subreaper so that orphans still
+// come to it.
 func Main(args []string) int {
 	return run(args, os.Stderr)
 }
