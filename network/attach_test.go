@@ -319,3 +319,37 @@ func TestPublishPortsAllAddresses(t *testing.T) {
 		t.Fatalf("host has IPv6 but [::1]:%s is not published: %v", port, err)
 	}
 }
+
+// TestInternalNetworkIsolated: a container on a normal network reaches a
+// container on another normal network through the host, but not one on an
+// internal network, even when that one has a route back.
+func TestInternalNetworkIsolated(t *testing.T) {
+	m, _ := newManager(t)
+	createNet(t, m, network.CreateOptions{Name: "open1"})
+	createNet(t, m, network.CreateOptions{Name: "open2"})
+	createNet(t, m, network.CreateOptions{Name: "closed", Internal: true})
+	idC, pathC := newNetNS(t, m)
+	client := attach(t, m, idC, pathC, "open1")
+	idO, pathO := newNetNS(t, m)
+	open := attach(t, m, idO, pathO, "open2")
+	idI, pathI := newNetNS(t, m)
+	internal := attach(t, m, idI, pathI, "closed")
+	// The internal container has no default route; give it one back to the
+	// client's subnet so only the firewall can stop the connection.
+	inNS(t, pathI, func() error {
+		_, dst, _ := net.ParseCIDR(client.IP + "/32")
+		l, err := netlink.LinkByName(internal.IfName)
+		if err != nil {
+			return err
+		}
+		return netlink.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: dst, Gw: net.ParseIP(internal.Gateway)})
+	})
+	serveEcho(t, pathO, net.JoinHostPort(open.IP, "7100"))
+	serveEcho(t, pathI, net.JoinHostPort(internal.IP, "7100"))
+	if got, err := echoFrom(t, pathC, net.JoinHostPort(open.IP, "7100"), "routed"); err != nil || got != "routed" {
+		t.Fatalf("normal -> normal network through the host: %q, %v", got, err)
+	}
+	if got, err := echoFrom(t, pathC, net.JoinHostPort(internal.IP, "7100"), "blocked"); err == nil {
+		t.Fatalf("normal -> internal network got through: %q", got)
+	}
+}

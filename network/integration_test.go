@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
@@ -217,7 +218,7 @@ func echoFrom(t testing.TB, path, addr, msg string) (string, error) {
 	t.Helper()
 	var c net.Conn
 	var err error
-	dial := func() error { c, err = net.Dial("tcp4", addr); return nil }
+	dial := func() error { c, err = net.DialTimeout("tcp4", addr, 2*time.Second); return nil }
 	if path == "" {
 		dial()
 	} else {
@@ -227,6 +228,7 @@ func echoFrom(t testing.TB, path, addr, msg string) (string, error) {
 		return "", err
 	}
 	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
 	io.WriteString(c, msg+"\n")
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimSpace(line), err

@@ -24,6 +24,8 @@ const udpIdle = 90 * time.Second
 type proxy struct {
 	target net.IP
 	wg     sync.WaitGroup
+	ctx    context.Context // cancelled by Close: ends pending dials
+	cancel context.CancelFunc
 
 	mu        sync.Mutex
 	closed    bool
@@ -42,6 +44,7 @@ func PublishPorts(ctx context.Context, ports []PortMapping, targetIP string) (io
 		return nil, nil, fmt.Errorf("publish ports: target %q is not an IP address: %w", targetIP, errdefs.ErrInvalidArgument)
 	}
 	p := &proxy{target: target, conns: map[io.Closer]struct{}{}}
+	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	out := make([]PortMapping, 0, len(ports))
 	type bound struct {
 		l    io.Closer
@@ -54,6 +57,7 @@ func PublishPorts(ctx context.Context, ports []PortMapping, targetIP string) (io
 			for _, b := range all {
 				b.l.Close()
 			}
+			p.cancel()
 			return nil, nil, err
 		}
 		for _, l := range ls {
@@ -140,6 +144,7 @@ func (p *proxy) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.cancel()
 	for _, l := range p.listeners {
 		l.Close()
 	}
@@ -200,7 +205,7 @@ func (p *proxy) serveTCP(c *net.TCPConn, target *net.TCPAddr) {
 	}
 	defer p.untrack(c)
 	d := net.Dialer{Timeout: 5 * time.Second}
-	bc, err := d.Dial("tcp", target.String())
+	bc, err := d.DialContext(p.ctx, "tcp", target.String())
 	if err != nil {
 		return
 	}
