@@ -74,6 +74,7 @@ func start(ctx context.Context, dir string, command []string) error {
 	os.Remove(filepath.Join(dir, pidFile))
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/" // never keep the caller's directory (or its mount) busy
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start dns server %q: %w", command[0], err)
 	}

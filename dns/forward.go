@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -18,10 +19,15 @@ const (
 	totalTimeout = 2500 * time.Millisecond
 )
 
+// maxInflight bounds the forwarded queries waiting on upstreams at once;
+// beyond it a query gets SERVFAIL at once instead of another goroutine.
+const maxInflight = 2048
+
 // forwarder sends queries berth cannot answer to the upstream resolvers.
 type forwarder struct {
 	// try and total override tryTimeout and totalTimeout in tests.
 	try, total time.Duration
+	inflight   atomic.Int64
 }
 
 // forward relays req to upstreams in order and writes the first usable
@@ -36,6 +42,10 @@ func (f *forwarder) forward(ctx context.Context, w dns.ResponseWriter, req *dns.
 	}
 	ctx, cancel := context.WithTimeout(ctx, total)
 	defer cancel()
+	if f.inflight.Add(1) > maxInflight {
+		upstreams = nil
+	}
+	defer f.inflight.Add(-1)
 	network := "udp"
 	if !isUDP(w) {
 		network = "tcp"

@@ -177,3 +177,23 @@ func TestHostResolvConf(t *testing.T) {
 		t.Fatal("bogus upstream accepted")
 	}
 }
+
+func TestForwardSheddingWhenSaturated(t *testing.T) {
+	up := fakeUpstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		w.WriteMsg(m)
+	})
+	h := newTestHandler(t, testSnapshot(up.addr), "10.1.0.1")
+	h.r.fwd.inflight.Store(maxInflight)
+	if m := query(t, h, "x.test.", dns.TypeA, false); m.Rcode != dns.RcodeServerFailure {
+		t.Fatalf("saturated forwarder: rcode %s, want SERVFAIL", dns.RcodeToString[m.Rcode])
+	}
+	if up.count.Load() != 0 {
+		t.Fatal("saturated forwarder still queried the upstream")
+	}
+	h.r.fwd.inflight.Store(0)
+	if m := query(t, h, "x.test.", dns.TypeA, false); m.Rcode != dns.RcodeSuccess || up.count.Load() != 1 {
+		t.Fatalf("after saturation: rcode %s, upstream queries %d", dns.RcodeToString[m.Rcode], up.count.Load())
+	}
+}

@@ -26,7 +26,7 @@ type serveOptions struct {
 	IdleGrace  time.Duration // exit after this long without networks
 	Poll       time.Duration // periodic stat of records.json (fsnotify fallback)
 	ResolvConf string        // host resolv.conf for default upstreams
-	forwarder  forwarder
+	try, total time.Duration // forwarding timeouts (0 = defaults)
 }
 
 func (o *serveOptions) defaults() {
@@ -85,7 +85,7 @@ func serve(ctx context.Context, dir string, opt serveOptions) error {
 		return fmt.Errorf("dns server: watch %s: %w", dir, err)
 	}
 	s := &server{dir: dir, opt: opt, listeners: map[[4]byte]*listener{}}
-	s.res.fwd = opt.forwarder
+	s.res.fwd.try, s.res.fwd.total = opt.try, opt.total
 	defer s.closeAll()
 	s.reload(ctx, true)
 	pid := filepath.Join(dir, pidFile)
