@@ -3,8 +3,9 @@
 #   up -d --wait -> probe -> down -> up -d --wait -> probe -> down -v -> no leaks
 # (the second round shows that named volumes survive `down`). "No leaks" means:
 # no container of the project (`ps -a -q`), none of its volumes or networks,
-# its bridge and any new berth link gone from `ip -o link`, no new mount
-# under the data or run root.
+# its bridge and the veths that were attached to it gone from `ip -o link`
+# (only the project's own links are checked, so parallel tests do not
+# interfere), no new mount under the data or run root.
 #
 # Usage: examples/smoke.sh EXAMPLE [BERTH_CMD...]
 #   EXAMPLE    a folder under examples/ (app, profiles, hello)
@@ -45,12 +46,15 @@ mounts_under() {
   local r
   for r in "${roots[@]}"; do awk -v r="$r" '$5 == r || index($5, r "/") == 1 {print $5}' /proc/self/mountinfo; done | sort -u
 }
-berth_links() { ip -o link | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -i berth | sort -u || true; }
+# bridge_links BRIDGE: the bridge and the links attached to it.
+bridge_links() {
+  echo "$1"
+  ip -o link show master "$1" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1
+}
 
 cd "$dir"
-links_before=$(berth_links)
 mounts_before=$(mounts_under)
-state=$(mktemp); bridge=""
+state=$(mktemp); links=""
 cleanup() {
   local rc=$?
   if [ $rc -ne 0 ]; then
@@ -82,9 +86,12 @@ for round in 1 2; do
   say "round $round: up -d --wait"
   timeout $((TIMEOUT + 30)) "${B[@]}" up -d --wait --wait-timeout "$TIMEOUT" </dev/null \
     || fail "up -d --wait did not converge within ${TIMEOUT}s"
-  if [ -z "$bridge" ]; then
-    bridge=$("${B[@]}" network inspect --format '{{.Bridge}}' "${project}_default" </dev/null 2>/dev/null || true)
-  fi
+  # Docker's shape: the bridge is an option of the network (else br-<id>).
+  info=$("${B[@]}" network inspect "${project}_default" </dev/null) \
+    || fail "network inspect ${project}_default failed"
+  bridge=$(grep -o '"com.docker.network.bridge.name": *"[^"]*"' <<<"$info" | cut -d'"' -f4 || true)
+  [ -n "$bridge" ] || bridge=br-$(grep -o '"Id": *"[0-9a-f]\{12\}' <<<"$info" | head -1 | cut -d'"' -f4)
+  links+=$(bridge_links "$bridge")$'\n'
   say "round $round: probe"
   probe
   if [ $round = 1 ]; then
@@ -101,11 +108,9 @@ vols=$("${B[@]}" volume ls -q </dev/null | grep "^${project}_" || true)
 [ -z "$vols" ] || fail "volumes left after down -v: $vols"
 nets=$("${B[@]}" network ls --format '{{.Name}}' </dev/null | grep "^${project}_" || true)
 [ -z "$nets" ] || fail "networks left after down -v: $nets"
-if [ -n "$bridge" ] && ip link show "$bridge" >/dev/null 2>&1; then
-  fail "bridge $bridge of ${project}_default left after down"
-fi
-new_links=$(comm -13 <(echo "$links_before") <(berth_links) | grep . || true)
-[ -z "$new_links" ] || fail "links left after down: $new_links"
+for l in $(sort -u <<<"$links"); do
+  ! ip link show "$l" >/dev/null 2>&1 || fail "link $l (bridge of ${project}_default or a veth on it) left after down"
+done
 new_mounts=$(comm -13 <(echo "$mounts_before") <(mounts_under) | grep . || true)
 [ -z "$new_mounts" ] || fail "mounts left after down: $new_mounts"
 say "ok: up, probe, down, up, probe, down -v; nothing left"
