@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -297,7 +296,7 @@ func imgSize(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3
 
 // imgRows makes one row per name of each image (one "<none>" row for an
 // image without names), keeping those match accepts.
-func imgRows(imgs []*image.Image, noTrunc bool, now time.Time, match func(img *image.Image, repoTag string) bool) []imgRow {
+func imgRows(imgs []*image.Image, noTrunc bool, now time.Time, match image.Filter) []imgRow {
 	var rows []imgRow
 	for _, img := range imgs {
 		names := img.RepoTags
@@ -320,61 +319,6 @@ func imgRows(imgs []*image.Image, noTrunc bool, now time.Time, match func(img *i
 	return rows
 }
 
-// imgFilter turns `image ls` filters and the optional REPOSITORY[:TAG]
-// argument into a predicate over (image, name) rows.
-func imgFilter(filters []string, arg string) (func(*image.Image, string) bool, error) {
-	var preds []func(*image.Image, string) bool
-	if arg != "" {
-		filters = append(filters, "reference="+arg)
-	}
-	for _, f := range filters {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("filter %q: %w: use key=value", f, errdefs.ErrInvalidArgument)
-		}
-		switch k {
-		case "reference":
-			if _, err := path.Match(v, ""); err != nil {
-				return nil, fmt.Errorf("filter %q: %w: bad pattern", f, errdefs.ErrInvalidArgument)
-			}
-			preds = append(preds, func(_ *image.Image, n string) bool { return imgRefMatch(v, n) })
-		case "dangling":
-			want := v == "true" || v == "1"
-			preds = append(preds, func(img *image.Image, _ string) bool { return (len(img.RepoTags) == 0) == want })
-		case "label":
-			lk, lv, hasV := strings.Cut(v, "=")
-			preds = append(preds, func(img *image.Image, _ string) bool {
-				got, ok := img.Config.Labels[lk]
-				return ok && (!hasV || got == lv)
-			})
-		default:
-			return nil, fmt.Errorf("filter %q: %w: images filter by reference, dangling or label", f, errdefs.ErrInvalidArgument)
-		}
-	}
-	return func(img *image.Image, n string) bool {
-		for _, p := range preds {
-			if !p(img, n) {
-				return false
-			}
-		}
-		return true
-	}, nil
-}
-
-// imgRefMatch matches a reference pattern against a familiar repo:tag the
-// way Docker does: the pattern matches the repository, or repository:tag.
-func imgRefMatch(pattern, name string) bool {
-	if name == "" {
-		return false
-	}
-	repo, _ := image.SplitRepoTag(name)
-	if ok, _ := path.Match(pattern, repo); ok {
-		return true
-	}
-	ok, _ := path.Match(pattern, name)
-	return ok
-}
-
 func newImageLsCmd(g *globals) *cobra.Command {
 	var o struct {
 		All, Quiet, NoTrunc bool
@@ -387,7 +331,11 @@ func newImageLsCmd(g *globals) *cobra.Command {
 		Short:   "List images",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			match, err := imgFilter(o.Filters, strings.Join(args, ""))
+			filters := o.Filters
+			if len(args) == 1 {
+				filters = append(filters, "reference="+args[0])
+			}
+			match, err := image.ParseFilters(filters)
 			if err != nil {
 				return err
 			}

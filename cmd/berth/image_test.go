@@ -20,7 +20,7 @@ func imgTestImages() []*image.Image {
 }
 
 func TestImageLsTable(t *testing.T) {
-	match, err := imgFilter(nil, "")
+	match, err := image.ParseFilters(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +56,8 @@ func TestImageLsFilters(t *testing.T) {
 		want    []string // repo:tag of rows
 	}{
 		{"repository argument", nil, "busybox", []string{"busybox:latest"}},
+		{"full name argument", nil, "docker.io/library/busybox:latest", []string{"busybox:latest"}},
+		{"repository argument, other tag", nil, "localhost:5000/bb", []string{"localhost:5000/bb:1"}},
 		{"reference glob", []string{"reference=localhost:5000/*"}, "", []string{"localhost:5000/bb:1"}},
 		{"reference with tag", []string{"reference=*:latest"}, "", []string{"busybox:latest"}},
 		{"dangling", []string{"dangling=true"}, "", []string{"<none>:<none>"}},
@@ -64,7 +66,11 @@ func TestImageLsFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			match, err := imgFilter(tt.filters, tt.arg)
+			filters := tt.filters
+			if tt.arg != "" {
+				filters = append(filters, "reference="+tt.arg)
+			}
+			match, err := image.ParseFilters(filters)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +83,7 @@ func TestImageLsFilters(t *testing.T) {
 			}
 		})
 	}
-	if _, err := imgFilter([]string{"bogus=1"}, ""); err == nil {
+	if _, err := image.ParseFilters([]string{"bogus=1"}); err == nil {
 		t.Error("unknown filter accepted")
 	}
 }
