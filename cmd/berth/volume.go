@@ -22,13 +22,9 @@ import (
 )
 
 // volumeInUse returns the check the volume commands use to refuse removing
-// (and to call dangling) a volume a container uses.
-//
-// INTEGRATOR: replace with a check over the runtime's containers (every
-// container, running or not, whose mounts name the volume).
-var volumeInUse = func(g *globals) func(name string) bool {
-	return func(string) bool { return false }
-}
+// (and to call dangling) a volume a container uses: any container, running
+// or not, that mounts it (container_inuse.go). Tests replace it.
+var volumeInUse = containerVolumeInUse
 
 func volStore(g *globals) (*volume.Store, error) {
 	return volume.New(volume.Options{Root: g.Layout().Volumes()})
