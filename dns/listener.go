@@ -40,6 +40,27 @@ func listenControl(network, address string, c syscall.RawConn) error {
 	return serr
 }
 
+// udpReadBuffer is the receive buffer asked for each UDP socket: room for
+// tens of thousands of queries, so a reader descheduled for a few
+// milliseconds on a busy host drops none.
+const udpReadBuffer = 4 << 20
+
+// growReadBuffer raises c's receive buffer beyond net.core.rmem_max when
+// allowed (root: SO_RCVBUFFORCE), else as far as the limit allows.
+func growReadBuffer(c *net.UDPConn) {
+	raw, err := c.SyscallConn()
+	if err == nil {
+		var serr error
+		err = raw.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, udpReadBuffer)
+		})
+		if err == nil && serr == nil {
+			return
+		}
+	}
+	_ = c.SetReadBuffer(udpReadBuffer)
+}
+
 // openListener binds gw:port over UDP (nUDP sockets) and TCP and starts
 // serving with h.
 func openListener(ctx context.Context, gw [4]byte, port, nUDP int, h *netHandler) (*listener, error) {
@@ -55,7 +76,9 @@ func openListener(ctx context.Context, gw [4]byte, port, nUDP int, h *netHandler
 		if err != nil {
 			return fail(err)
 		}
-		l.udp = append(l.udp, pc.(*net.UDPConn))
+		uc := pc.(*net.UDPConn)
+		growReadBuffer(uc)
+		l.udp = append(l.udp, uc)
 	}
 	tl, err := lc.Listen(ctx, "tcp4", addr)
 	if err != nil {

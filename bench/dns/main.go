@@ -61,9 +61,9 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 3, "dnsperf runs; the median is reported")
 	flag.IntVar(&o.seconds, "l", 10, "seconds per run")
 	flag.IntVar(&o.names, "names", 50, "names on the network")
-	flag.IntVar(&o.clients, "c", 4, "dnsperf clients (-c)")
-	flag.IntVar(&o.threads, "T", 2, "dnsperf threads (-T)")
-	flag.IntVar(&o.queue, "q", 200, "dnsperf outstanding queries (-q)")
+	flag.IntVar(&o.clients, "c", 1, "dnsperf clients (-c; dnsperf default 1)")
+	flag.IntVar(&o.threads, "T", 1, "dnsperf threads (-T; dnsperf default 1)")
+	flag.IntVar(&o.queue, "q", 100, "dnsperf outstanding queries (-q; dnsperf default 100)")
 	flag.StringVar(&o.subnet, "subnet", "10.231.77", "first three octets of the /24 to use (must be unused)")
 	flag.Parse()
 	if err := run(o); err != nil {
