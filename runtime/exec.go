@@ -101,4 +101,3 @@ func (m *Manager) Exec(ctx context.Context, ref string, spec ExecSpec) (int, err
 	}
 	return exitStatus(ps), ctx.Err()
 }
-

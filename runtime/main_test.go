@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,8 @@ import (
 
 	_ "github.com/opencontainers/cgroups/devices"
 
+	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/initproc"
 	"github.com/berth/berth/internal/testutil"
 )
 
@@ -25,6 +28,9 @@ func init() {
 }
 
 func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == "berth-init" {
+		os.Exit(initproc.Main(os.Args[1:]))
+	}
 	if len(os.Args) == 6 && os.Args[1] == "__test_monitor" {
 		mgr, err := New(Options{Root: os.Args[2], RunRoot: os.Args[3], LibcontainerRoot: os.Args[4], MonitorCommand: testMonitorCommand(os.Args[2], os.Args[3], os.Args[4])})
 		if err == nil {
@@ -39,8 +45,22 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testHooks are the monitor hooks of the test monitor.
-var testHooks MonitorHooks
+// testHooks are the monitor hooks of the test monitor, driven by labels:
+// "test.fail" fails BeforeStart with that text (ErrConflict), "test.closer"
+// names a file the hook's Closer writes "closed" to.
+var testHooks = MonitorHooks{BeforeStart: func(ctx context.Context, c *Container) (io.Closer, error) {
+	if msg := c.Spec.Labels["test.fail"]; msg != "" {
+		return nil, fmt.Errorf("%s: %w", msg, errdefs.ErrConflict)
+	}
+	if p := c.Spec.Labels["test.closer"]; p != "" {
+		return closerFunc(func() error { return os.WriteFile(p, []byte("closed"), 0o644) }), nil
+	}
+	return nil, nil
+}}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 func testMonitorCommand(root, run, lc string) func(id string) []string {
 	self, _ := os.Executable()

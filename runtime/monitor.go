@@ -201,7 +201,11 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 		mon.destroy()
 		return 128, err
 	}
-	err = mon.lc.Run(p)
+	cg, err := lockfile.RLock(ctx, m.cgroupLockPath())
+	if err == nil {
+		err = mon.lc.Run(p)
+		cg.Unlock()
+	}
 	for _, f := range closeAfterStart {
 		f.Close()
 	}
@@ -272,13 +276,7 @@ func (mon *monitor) prepare() (*libcontainer.Process, error) {
 		old.Signal(unix.SIGKILL)
 		old.Destroy()
 	}
-	for attempt := 0; ; attempt++ {
-		mon.lc, err = libcontainer.Create(m.opts.LibcontainerRoot, c.ID, cfg)
-		if err == nil || attempt > 2 || !errors.Is(err, os.ErrNotExist) {
-			break // ENOENT: another container's removal raced on the cgroup parent
-		}
-	}
-	if err != nil {
+	if mon.lc, err = libcontainer.Create(m.opts.LibcontainerRoot, c.ID, cfg); err != nil {
 		return nil, fmt.Errorf("container %s: create: %w", c.ID, err)
 	}
 	return p, nil
@@ -352,7 +350,7 @@ func (mon *monitor) destroy() {
 func (mon *monitor) cleanup() {
 	mon.destroy()
 	mon.m.unmountRootfs(mon.c.ID)
-	removeCgroups(mon.c.ID)
+	mon.m.removeCgroups(mon.c.ID)
 }
 
 // finish cleans up and runs the OnExit hook.

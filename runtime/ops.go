@@ -164,7 +164,7 @@ func (m *Manager) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 		lc.Signal(unix.SIGKILL)
 		lc.Destroy()
 	}
-	removeCgroups(c.ID)
+	m.removeCgroups(c.ID)
 	// Let the monitor finish its own clean-up.
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	for m.monitorAlive(c.ID) && wctx.Err() == nil {

@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/lockfile"
 )
 
 // mountRootfs mounts the overlay rootfs of c at its mount point unless it
@@ -95,16 +97,38 @@ func (m *Manager) MountRootfs(ctx context.Context, ref string) (string, func() e
 }
 
 // removeCgroups removes the container's leftover cgroup dirs (killing what
-// is left in them) and the berth parent dirs when they are empty.
-func removeCgroups(id string) {
-	for _, base := range cgroupBases() {
+// is left in them) and the berth parent dirs when they are empty. Parents
+// are removed only under the exclusive cgroup lock, which starts hold
+// shared, so a start never sees its parent vanish.
+func (m *Manager) removeCgroups(id string) {
+	bases := cgroupBases()
+	for _, base := range bases {
 		leaf := filepath.Join(base, cgroupParent, id)
-		if _, err := os.Stat(leaf); err == nil {
+		// Killed processes leave their cgroup asynchronously: retry a while.
+		for i := 0; i < 200; i++ {
+			if _, err := os.Stat(leaf); err != nil {
+				break
+			}
 			killCgroup(leaf)
-			removeTree(leaf)
+			if removeTree(leaf) == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
+	}
+	h, ok, err := lockfile.TryLock(m.cgroupLockPath())
+	if err != nil || !ok {
+		return
+	}
+	defer h.Unlock()
+	for _, base := range bases {
 		os.Remove(filepath.Join(base, cgroupParent)) // fails while other containers use it
 	}
+}
+
+// cgroupLockPath guards the creation and removal of the cgroup parents.
+func (m *Manager) cgroupLockPath() string {
+	return filepath.Join(m.opts.LibcontainerRoot, "cgroup.lock")
 }
 
 // cgroupBases lists the cgroup hierarchies' mount points.
@@ -118,10 +142,8 @@ func cgroupBases() []string {
 	}
 	var out []string
 	for _, e := range ents {
-		if e.IsDir() || e.Type()&os.ModeSymlink == 0 {
-			if e.IsDir() {
-				out = append(out, filepath.Join("/sys/fs/cgroup", e.Name()))
-			}
+		if e.IsDir() { // skips the cpu -> cpu,cpuacct style symlinks
+			out = append(out, filepath.Join("/sys/fs/cgroup", e.Name()))
 		}
 	}
 	return out
@@ -142,12 +164,12 @@ func killCgroup(dir string) {
 }
 
 // removeTree rmdirs a cgroup dir and its children, deepest first.
-func removeTree(dir string) {
+func removeTree(dir string) error {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		if e.IsDir() {
 			removeTree(filepath.Join(dir, e.Name()))
 		}
 	}
-	os.Remove(dir)
+	return os.Remove(dir)
 }
