@@ -220,6 +220,11 @@ func (s *Store) ensureSnapshot(ctx context.Context, chainID, diffID string) erro
 // addImage writes config as a blob, unpacks missing snapshots for layers,
 // records the image and points refs at it. The caller holds gc.lock shared.
 func (s *Store) addImage(ctx context.Context, config []byte, layers []layerRecord, refs []string) (string, error) {
+	for _, ref := range refs {
+		if _, err := parseReference(ref); err != nil {
+			return "", err
+		}
+	}
 	var cf configFile
 	if err := json.Unmarshal(config, &cf); err != nil {
 		return "", fmt.Errorf("image config: %w: %w", err, errdefs.ErrInvalidArgument)

@@ -119,13 +119,16 @@ func TestLoadHandWrittenDockerArchive(t *testing.T) {
 }
 
 func TestLoadRejectsBadArchives(t *testing.T) {
-	l1, _, config := handLayers(t)
+	l1, l2, config := handLayers(t)
 	manifest := mustJSON(t, []map[string]any{{"Config": "cfg.json", "Layers": []string{"l1.tar"}}})
+	badTag := mustJSON(t, []map[string]any{{"Config": "cfg.json", "RepoTags": []string{"UPPER:case"}, "Layers": []string{"l1.tar", "l2.tar"}}})
 	cases := map[string][]byte{
 		"not-an-image":     mkTar(t, ent{name: "hello", body: "x"}),
 		"diff-id-mismatch": mkTar(t, ent{name: "manifest.json", body: string(manifest)}, ent{name: "cfg.json", body: string(config)}, ent{name: "l1.tar", body: string(l1)}),
 		"missing-layer":    mkTar(t, ent{name: "manifest.json", body: string(manifest)}, ent{name: "cfg.json", body: string(config)}),
 		"hostile-layer":    hostileLoad(t),
+		"bad-repo-tag": mkTar(t, ent{name: "manifest.json", body: string(badTag)}, ent{name: "cfg.json", body: string(config)},
+			ent{name: "l1.tar", body: string(l1)}, ent{name: "l2.tar", body: string(l2)}),
 		"garbage-manifest": mkTar(t, ent{name: "manifest.json", body: "{"}),
 	}
 	for name, data := range cases {
