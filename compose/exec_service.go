@@ -186,7 +186,9 @@ func (e *executor) stopRemove(ctx context.Context, id string) error {
 }
 
 func (e *executor) create(ctx context.Context, st Step, doing, did string) error {
-	e.o.Progress.Event(containerEvent(st.Name, doing, false))
+	if st.Action == ActCreate {
+		e.o.Progress.Event(containerEvent(st.Name, doing, false))
+	}
 	s, ok := e.plan.Project.Service(st.Service)
 	if !ok {
 		return e.fail(st.Name, fmt.Errorf("service %q: %w", st.Service, errdefs.ErrNotFound))

@@ -13,16 +13,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/compose"
+	"github.com/berth/berth/compose/enginebackend"
 	"github.com/berth/berth/internal/errdefs"
 )
 
 // composeBackend returns the engine adapter the project commands drive.
-//
-// INTEGRATOR: replace with an adapter over engine.Engine that satisfies
-// compose.Containers, compose.Networks, compose.Volumes and compose.Images
-// (see compose/backend.go for each method's contract and error classes).
 var composeBackend = func(ctx context.Context, g *globals) (compose.Backend, error) {
-	return compose.Backend{}, fmt.Errorf("project commands need the engine adapter (not wired yet): %w", errdefs.ErrNotImplemented)
+	e, err := newEngine(g)
+	if err != nil {
+		return compose.Backend{}, err
+	}
+	return enginebackend.New(e), nil
 }
 
 // composeAttach streams the logs of the project's containers into mux until
