@@ -146,39 +146,66 @@ func newCompletionCmd(root *cobra.Command) *cobra.Command {
 
 // sysInfo is what `berth system info` reports.
 type sysInfo struct {
-	Name            string // host name
-	ServerVersion   string
-	OperatingSystem string
-	OSType          string
-	Architecture    string
-	KernelVersion   string
-	NCPU            int
-	MemTotal        int64
-	DataRoot        string
-	RunRoot         string
-	CgroupVersion   string // "1" or "2"
-	CgroupMode      string // legacy (v1 only), hybrid (v1 controllers + cgroup2 at unified/), unified (v2)
-	CgroupDriver    string
-	StorageDriver   string
-	Runtime         string
-	Containers      int
-	Images          int
-	Volumes         int
-	Networks        int
+	Name              string // host name
+	ServerVersion     string
+	OperatingSystem   string
+	OSType            string
+	Architecture      string
+	KernelVersion     string
+	NCPU              int
+	MemTotal          int64
+	DataRoot          string
+	RunRoot           string
+	CgroupVersion     string // "1" or "2"
+	CgroupMode        string // legacy (v1 only), hybrid (v1 controllers + cgroup2 at unified/), unified (v2)
+	CgroupDriver      string
+	StorageDriver     string
+	Runtime           string
+	Containers        int
+	ContainersRunning int
+	ContainersPaused  int
+	ContainersStopped int
+	Images            int
+	Volumes           int
+	Networks          int
 }
 
-// systemInfoCounts fills the object counts of system info.
-//
-// INTEGRATOR: replace to also count containers (runtime.Manager.List),
-// images (image.Store.List) and networks (network.Manager.List).
+// systemInfoCounts fills the object counts of system info from the
+// engine's stores. Tests may replace it.
 var systemInfoCounts = func(ctx context.Context, g *globals, info *sysInfo) error {
-	s, err := volStore(g)
+	e, err := newEngine(g)
 	if err != nil {
 		return err
 	}
-	vols, err := s.List(ctx)
-	info.Volumes = len(vols)
-	return err
+	cs, err := e.Runtime.List(ctx)
+	if err != nil {
+		return err
+	}
+	info.Containers = len(cs)
+	for _, c := range cs {
+		switch c.State.Status {
+		case "running", "restarting":
+			info.ContainersRunning++
+		case "paused":
+			info.ContainersPaused++
+		default:
+			info.ContainersStopped++
+		}
+	}
+	imgs, err := e.Images.List(ctx)
+	if err != nil {
+		return err
+	}
+	vols, err := e.Volumes.List(ctx)
+	if err != nil {
+		return err
+	}
+	nets, err := e.Networks.List(ctx)
+	if err != nil {
+		return err
+	}
+	info.Images, info.Volumes, info.Networks = len(imgs), len(vols), len(nets)
+	return nil
 }
 
 func newSystemInfoCmd(g *globals) *cobra.Command {
@@ -266,6 +293,9 @@ func depVersion(path string) string {
 
 func printSysInfo(w io.Writer, i sysInfo) {
 	fmt.Fprintf(w, `Containers: %d
+ Running: %d
+ Paused: %d
+ Stopped: %d
 Images: %d
 Volumes: %d
 Networks: %d
@@ -283,7 +313,7 @@ Total Memory: %.4gGiB
 Name: %s
 Data Root: %s
 Run Root: %s
-`, i.Containers, i.Images, i.Volumes, i.Networks, i.ServerVersion, i.StorageDriver, i.CgroupDriver,
+`, i.Containers, i.ContainersRunning, i.ContainersPaused, i.ContainersStopped, i.Images, i.Volumes, i.Networks, i.ServerVersion, i.StorageDriver, i.CgroupDriver,
 		i.CgroupVersion, i.CgroupMode, i.Runtime, i.KernelVersion, i.OperatingSystem, i.OSType,
 		i.Architecture, i.NCPU, float64(i.MemTotal)/(1<<30), i.Name, i.DataRoot, i.RunRoot)
 }
