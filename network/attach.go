@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -297,57 +298,98 @@ func deleteLink(name string) error {
 
 // Detach disconnects the container from a network: its veth goes and its
 // address is released. Detaching a container that is not attached is not
-// an error.
+// an error. See DetachAll for the fast order of teardown.
 func (m *Manager) Detach(ctx context.Context, containerID, network string) error {
-	st, unlock, err := m.lockState(ctx)
+	st, err := m.readState(ctx)
 	if err != nil {
 		return err
 	}
-	defer unlock()
 	r, err := resolve(st, network)
 	if err != nil {
 		return err
 	}
-	e, ok := r.Endpoints[containerID]
-	if !ok {
-		return nil
-	}
-	if err := deleteLink(e.HostIfName); err != nil {
-		return fmt.Errorf("detach %s from network %q: %w", e.displayName(), r.Name, err)
-	}
-	delete(r.Endpoints, containerID)
-	return m.writeStateLocked(st)
+	return m.detach(ctx, containerID, r.ID)
 }
 
 // DetachAll disconnects the container from every network.
+//
+// Teardown is fastest when DeleteNetNS ran first (and the container's
+// processes are gone): the kernel then destroys the veths together with the
+// namespace, in batches, and DetachAll only waits for them to vanish before
+// it releases the addresses. With the namespace still mounted, each veth is
+// deleted here, which costs a full kernel synchronisation per interface.
 func (m *Manager) DetachAll(ctx context.Context, containerID string) error {
+	return m.detach(ctx, containerID, "")
+}
+
+// detach tears down the container's endpoints on networkID ("" = all):
+// first the veths, then, once they are gone, the records and addresses.
+func (m *Manager) detach(ctx context.Context, containerID, networkID string) error {
+	st, err := m.readState(ctx)
+	if err != nil {
+		return err
+	}
+	var eps []*epRecord
+	for id, r := range st.Networks {
+		if e, ok := r.Endpoints[containerID]; ok && (networkID == "" || id == networkID) {
+			eps = append(eps, e)
+		}
+	}
+	if len(eps) == 0 {
+		return nil
+	}
+	var dying []string
+	for _, e := range eps {
+		if isNetNS(e.NetNSPath) {
+			if err := deleteLink(e.HostIfName); err != nil {
+				return fmt.Errorf("detach %s from network %q: %w", e.displayName(), e.Network, err)
+			}
+		} else {
+			dying = append(dying, e.HostIfName)
+		}
+	}
+	// The namespace is gone: its veths go with it. Wait for that (bounded),
+	// so an address is never released while its interface still exists.
+	for _, name := range waitLinksGone(ctx, dying, time.Second) {
+		if err := deleteLink(name); err != nil {
+			return fmt.Errorf("detach %s: %w", shortID(containerID), err)
+		}
+	}
 	st, unlock, err := m.lockState(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	changed := false
-	var first error
-	for _, r := range st.Networks {
-		e, ok := r.Endpoints[containerID]
-		if !ok {
-			continue
+	for _, e := range eps {
+		if r, ok := st.Networks[e.NetworkID]; ok {
+			delete(r.Endpoints, containerID)
 		}
-		if err := deleteLink(e.HostIfName); err != nil {
-			if first == nil {
-				first = fmt.Errorf("detach %s from network %q: %w", e.displayName(), r.Name, err)
+	}
+	return m.writeStateLocked(st)
+}
+
+// waitLinksGone polls until none of the host links exists or the timeout
+// passes, and returns those still there.
+func waitLinksGone(ctx context.Context, names []string, timeout time.Duration) []string {
+	deadline := time.Now().Add(timeout)
+	delay := time.Millisecond
+	for len(names) > 0 {
+		left := names[:0]
+		for _, n := range names {
+			if _, err := netlink.LinkByName(n); err == nil {
+				left = append(left, n)
 			}
-			continue
 		}
-		delete(r.Endpoints, containerID)
-		changed = true
-	}
-	if changed {
-		if err := m.writeStateLocked(st); err != nil && first == nil {
-			first = err
+		names = left
+		if len(names) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(delay)
+		if delay < 16*time.Millisecond {
+			delay *= 2
 		}
 	}
-	return first
+	return names
 }
 
 // Endpoints lists the endpoints of a network ("" = of every network),

@@ -353,3 +353,29 @@ func TestInternalNetworkIsolated(t *testing.T) {
 		t.Fatalf("normal -> internal network got through: %q", got)
 	}
 }
+
+// TestTeardownAfterDeleteNetNS: with the namespace deleted first, DetachAll
+// returns once the kernel has removed the veths, and releases the addresses.
+func TestTeardownAfterDeleteNetNS(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	n1 := createNet(t, m, network.CreateOptions{Name: "td1"})
+	n2 := createNet(t, m, network.CreateOptions{Name: "td2"})
+	id, path := newNetNS(t, m)
+	attach(t, m, id, path, "td1")
+	attach(t, m, id, path, "td2")
+	if err := m.DeleteNetNS(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DetachAll(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*network.Network{n1, n2} {
+		if _, err := netlink.LinkByName(network.HostVethName(id, n.ID)); err == nil {
+			t.Fatalf("host veth of %s still there after DetachAll", n.Name)
+		}
+	}
+	if eps, err := m.Endpoints(ctx, ""); err != nil || len(eps) != 0 {
+		t.Fatalf("endpoints after DetachAll: %+v, %v", eps, err)
+	}
+}
