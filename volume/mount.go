@@ -119,17 +119,20 @@ func (s *Store) Mount(ctx context.Context, name string) (string, error) {
 	if typ == "tmpfs" && dev == "" {
 		dev = "tmpfs"
 	}
-	if flags&unix.MS_BIND != 0 {
-		typ, data = "", ""
+	if flags&unix.MS_BIND == 0 {
+		if err := unix.Mount(dev, v.Mountpoint, typ, flags, data); err != nil {
+			return "", fmt.Errorf("volume %q: mount %s (%s) on %s: %w", name, dev, typ, v.Mountpoint, err)
+		}
+		return v.Mountpoint, nil
 	}
-	if err := unix.Mount(dev, v.Mountpoint, typ, flags&^unix.MS_RDONLY, data); err != nil {
-		return "", fmt.Errorf("volume %q: mount %s (%s) on %s: %w", name, dev, typ, v.Mountpoint, err)
+	if err := unix.Mount(dev, v.Mountpoint, "", flags&(unix.MS_BIND|unix.MS_REC), ""); err != nil {
+		return "", fmt.Errorf("volume %q: bind %s on %s: %w", name, dev, v.Mountpoint, err)
 	}
-	if flags&unix.MS_RDONLY != 0 {
-		// A bind ignores MS_RDONLY on the first call; remount for all types.
-		if err := unix.Mount("", v.Mountpoint, "", flags|unix.MS_REMOUNT, data); err != nil {
+	if rest := flags &^ (unix.MS_BIND | unix.MS_REC); rest != 0 {
+		// A bind ignores other flags (ro, nosuid, ...) until remounted.
+		if err := unix.Mount("", v.Mountpoint, "", rest|unix.MS_BIND|unix.MS_REMOUNT, ""); err != nil {
 			unix.Unmount(v.Mountpoint, unix.MNT_DETACH)
-			return "", fmt.Errorf("volume %q: remount read-only: %w", name, err)
+			return "", fmt.Errorf("volume %q: remount %s with %q: %w", name, v.Mountpoint, v.Options[OptMount], err)
 		}
 	}
 	return v.Mountpoint, nil

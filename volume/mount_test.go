@@ -81,7 +81,7 @@ func TestMountBindKeepsHostDataOnRemove(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(host, "precious"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Create(ctx, "hostdir", CreateOptions{Options: map[string]string{"type": "none", "device": host, "o": "bind,ro"}})
+	_, err := s.Create(ctx, "hostdir", CreateOptions{Options: map[string]string{"type": "none", "device": host, "o": "bind,ro,nosuid"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +95,10 @@ func TestMountBindKeepsHostDataOnRemove(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(p, "new"), nil, 0o644); !errors.Is(err, unix.EROFS) {
 		t.Fatalf("write to a ro bind: %v", err)
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(p, &sfs); err != nil || sfs.Flags&unix.ST_NOSUID == 0 {
+		t.Fatalf("bind is not nosuid: flags %#x %v", sfs.Flags, err)
 	}
 	if err := s.Remove(ctx, "hostdir", nil); err != nil {
 		t.Fatal(err)
