@@ -83,6 +83,13 @@ func (m *LogMux) Line(name string, t time.Time, line string) {
 	io.WriteString(m.w, b.String())
 }
 
+// Add makes name known, widening the prefix column when needed.
+func (m *LogMux) Add(name string) {
+	m.mu.Lock()
+	m.register(name)
+	m.mu.Unlock()
+}
+
 // Writer returns a writer for name's log stream: complete lines go out
 // prefixed, a trailing partial line is held until it ends or Close.
 func (m *LogMux) Writer(name string) io.WriteCloser {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/berth/berth/engine"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/network"
+	"github.com/berth/berth/runtime"
 	"github.com/berth/berth/volume"
 )
 
@@ -269,4 +271,14 @@ func mounts(s compose.ContainerSpec) ([]engine.Mount, error) {
 		out = append(out, engine.Mount{Type: compose.MountBind, Source: f.Source, Target: f.Target, ReadOnly: true})
 	}
 	return out, nil
+}
+
+// Logs returns the runtime's log reader as a compose.LogSource.
+func Logs(e *engine.Engine) compose.LogSource { return logs{e} }
+
+type logs struct{ e *engine.Engine }
+
+func (l logs) Logs(ctx context.Context, id string, o compose.LogReadOptions, stdout, stderr io.Writer) error {
+	return l.e.Runtime.Logs(ctx, id, runtime.LogOptions{Follow: o.Follow, Timestamps: o.Timestamps,
+		Tail: o.Tail, Since: o.Since, Until: o.Until}, stdout, stderr)
 }

@@ -1,0 +1,131 @@
+package compose
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeLogs writes each container's lines, then with Follow waits until the
+// fake engine says it stopped.
+type fakeLogs struct {
+	f     *fakeEngine
+	lines map[string][]string // by container name
+}
+
+func (l fakeLogs) Logs(ctx context.Context, id string, o LogReadOptions, stdout, _ io.Writer) error {
+	l.f.mu.Lock()
+	c, ok := l.f.containers[id]
+	l.f.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no container %s", id)
+	}
+	for _, line := range l.lines[c.name] {
+		fmt.Fprintf(stdout, "%s\n", line)
+	}
+	for o.Follow {
+		l.f.mu.Lock()
+		st := c.state.Status
+		l.f.mu.Unlock()
+		if st != "running" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the test to read while StreamLogs writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) waitFor(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.String(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q never appeared in:\n%s", text, s.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func addRunning(t *testing.T, f *fakeEngine, project, service string) string {
+	t.Helper()
+	id, err := f.Create(context.Background(), ContainerSpec{Name: project + "-" + service + "-1", Project: project, Service: service, Number: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestStreamLogsOnce(t *testing.T) {
+	f := newFakeEngine()
+	addRunning(t, f, "p", "web")
+	addRunning(t, f, "p", "db")
+	var out syncBuffer
+	mux := NewLogMux(&out, LogOptions{NoColor: true})
+	src := fakeLogs{f: f, lines: map[string][]string{"p-web-1": {"w1", "w2"}, "p-db-1": {"d1"}}}
+	if err := StreamLogs(testCtx(t), f, src, "p", mux, StreamOptions{Services: []string{"web"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "web-1  | w1\nweb-1  | w2\n" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestStreamLogsFollowsLaterContainersAndEnds(t *testing.T) {
+	f := newFakeEngine()
+	webID := addRunning(t, f, "p", "web")
+	var out syncBuffer
+	mux := NewLogMux(&out, LogOptions{NoColor: true})
+	src := fakeLogs{f: f, lines: map[string][]string{"p-web-1": {"web says hi"}, "p-late-1": {"late says hi"}}}
+	done := make(chan error, 1)
+	go func() {
+		done <- StreamLogs(testCtx(t), f, src, "p", mux, StreamOptions{Read: LogReadOptions{Follow: true, Tail: -1}, Poll: time.Millisecond})
+	}()
+	out.waitFor(t, "web-1  | web says hi")
+	lateID := addRunning(t, f, "p", "late")
+	out.waitFor(t, "late-1  | late says hi")
+	select {
+	case err := <-done:
+		t.Fatalf("returned while containers run: %v", err)
+	default:
+	}
+	f.Stop(context.Background(), webID, nil)
+	f.Stop(context.Background(), lateID, nil)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("did not end after every container stopped")
+	}
+}
