@@ -96,7 +96,9 @@ func (n networks) Create(ctx context.Context, s compose.NetworkSpec) error {
 	return err
 }
 
-func (n networks) Remove(ctx context.Context, name string) error { return n.e.Networks.Remove(ctx, name) }
+func (n networks) Remove(ctx context.Context, name string) error {
+	return n.e.Networks.Remove(ctx, name)
+}
 
 func (n networks) Exists(ctx context.Context, name string) (bool, error) {
 	_, err := n.e.Networks.Get(ctx, name)
