@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 2, test 1: run's output and exit codes.
@@ -35,5 +36,17 @@ func TestRunNameClash(t *testing.T) {
 	r := e.run("container", "run", "--name", "dup", "busybox", "true")
 	if r.Code != 125 || !strings.Contains(r.Stderr, `The container name "/dup" is already in use`) && !strings.Contains(r.Stderr, `container name "/dup" is already in use`) {
 		t.Errorf("name clash: %s", r)
+	}
+}
+
+// run -d --rm: the container and its anonymous volumes go once it exits.
+func TestDetachedAutoRemove(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "-d", "--rm", "--name", "brief", "-v", "/scratch", "busybox", "sleep", "1")
+	e.waitFor("the --rm container to be removed", 20*time.Second, func() bool {
+		return e.must("container", "ps", "-aq") == ""
+	})
+	if out := e.must("volume", "ls", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("anonymous volume left: %q", out)
 	}
 }

@@ -115,6 +115,19 @@ func (e *Engine) Exited(ctx context.Context, ref string) error {
 	return e.RefreshDNS(ctx)
 }
 
+// AutoRemove reports whether the container asked to be removed once it
+// stopped (run --rm) and has stopped. The exit hook must not remove it
+// itself (its monitor is still waiting for the hook): it starts a separate
+// process for that.
+func (e *Engine) AutoRemove(ctx context.Context, ref string) bool {
+	c, err := e.Runtime.Get(ctx, ref)
+	if err != nil || c.State.Running() {
+		return false
+	}
+	d, err := dataOf(c)
+	return err == nil && d.Config.AutoRemove
+}
+
 // Stop stops the container (stop signal, then SIGKILL after timeout; nil
 // timeout = the container's stop timeout or 10 s) and detaches its networks.
 func (e *Engine) Stop(ctx context.Context, ref string, timeout *time.Duration) error {
