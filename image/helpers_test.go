@@ -43,6 +43,9 @@ func mkTar(t testing.TB, ents ...ent) []byte {
 		if typ == tar.TypeReg {
 			hdr.Size = int64(len(e.body))
 		}
+		if typ == tar.TypeXGlobalHeader {
+			hdr = &tar.Header{Typeflag: typ, PAXRecords: e.pax}
+		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
 		}

@@ -122,6 +122,9 @@ func (u *unpacker) parent(name, rel string) (string, error) {
 }
 
 func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil // pax global header (git archive): no file
+	}
 	rel, err := checkName(hdr.Name)
 	if err != nil {
 		return err

@@ -119,6 +119,7 @@ func TestUnpackKeepsModesAndLinks(t *testing.T) {
 		ent{name: "bin/hard", typ: tar.TypeLink, link: "bin/tool"},
 		ent{name: "implicit/parent/file", body: "x", mode: 0o600},
 		ent{name: "rel", typ: tar.TypeSymlink, link: "../../../etc/passwd"},
+		ent{name: "pax_global_header", typ: tar.TypeXGlobalHeader, pax: map[string]string{"comment": "git"}},
 	)
 	if err := Unpack(context.Background(), bytes.NewReader(data), target); err != nil {
 		t.Fatal(err)
