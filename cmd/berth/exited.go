@@ -50,4 +50,3 @@ func newExitedCmd(g *globals) *cobra.Command {
 	c.Flags().BoolVar(&remove, "remove", false, "remove the container (run --rm)")
 	return c
 }
-
