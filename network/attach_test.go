@@ -33,6 +33,13 @@ func TestTwoNamespacesTalkOverNetwork(t *testing.T) {
 	n := createNet(t, m, network.CreateOptions{Name: "talk"})
 	idA, pathA := newNetNS(t, m)
 	idB, pathB := newNetNS(t, m)
+	inNS(t, pathA, func() error {
+		lo, err := netlink.LinkByName("lo")
+		if err != nil || lo.Attrs().Flags&net.FlagUp == 0 {
+			return fmt.Errorf("lo in a new netns: %v, %v: want it up", lo, err)
+		}
+		return nil
+	})
 	epA := attach(t, m, idA, pathA, "talk")
 	epB := attach(t, m, idB, pathB, n.ID[:8])
 	if epA.IP == epB.IP || epA.IfName != "eth0" || epA.Gateway != n.Gateway || epA.MAC != macOf(epA.IP) {
