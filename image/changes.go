@@ -43,6 +43,11 @@ func ParseChanges(changes []string, base ImageConfig) (ImageConfig, error) {
 }
 
 func applyChange(c *ImageConfig, instr, rest string) error {
+	env := envLookup(slices.Clone(c.Env))
+	switch instr {
+	case "WORKDIR", "USER", "STOPSIGNAL", "EXPOSE":
+		rest = expandString(rest, env)
+	}
 	var err error
 	switch instr {
 	case "CMD":
@@ -50,9 +55,9 @@ func applyChange(c *ImageConfig, instr, rest string) error {
 	case "ENTRYPOINT":
 		c.Entrypoint = commandForm(rest)
 	case "ENV":
-		err = keyValues(rest, func(k, v string) { c.Env = setEnv(c.Env, k, v) })
+		err = keyValues(rest, env, func(k, v string) { c.Env = setEnv(c.Env, k, v) })
 	case "LABEL":
-		err = keyValues(rest, func(k, v string) {
+		err = keyValues(rest, env, func(k, v string) {
 			if c.Labels == nil {
 				c.Labels = map[string]string{}
 			}
@@ -89,6 +94,39 @@ func applyChange(c *ImageConfig, instr, rest string) error {
 		return fmt.Errorf("unsupported instruction %q (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR): %w", instr, errdefs.ErrInvalidArgument)
 	}
 	return err
+}
+
+// envLookup looks names up in a KEY=VALUE list.
+func envLookup(env []string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		for i := len(env) - 1; i >= 0; i-- {
+			if k, v, _ := strings.Cut(env[i], "="); k == name {
+				return v, true
+			}
+		}
+		return "", false
+	}
+}
+
+// expandString expands variables in s without splitting it into words;
+// "\$" stays a literal "$".
+func expandString(s string, env func(string) (string, bool)) string {
+	var b strings.Builder
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		switch {
+		case rs[i] == '\\' && i+1 < len(rs) && rs[i+1] == '$':
+			b.WriteRune('$')
+			i++
+		case rs[i] == '$':
+			v, n := expandVar(rs[i+1:], env)
+			b.WriteString(v)
+			i += n
+		default:
+			b.WriteRune(rs[i])
+		}
+	}
+	return b.String()
 }
 
 // jsonArray parses the exec form ["a", "b"]; nil when s is not one.
@@ -129,8 +167,8 @@ func setEnv(env []string, k, v string) []string {
 
 // keyValues parses `k=v k2="v 2"` (or the legacy `k v w`) and calls set for
 // each pair.
-func keyValues(s string, set func(k, v string)) error {
-	words, err := shellWords(s)
+func keyValues(s string, env func(string) (string, bool), set func(k, v string)) error {
+	words, err := shellWords(s, env)
 	if err != nil {
 		return err
 	}
@@ -139,8 +177,8 @@ func keyValues(s string, set func(k, v string)) error {
 	}
 	if !strings.Contains(words[0], "=") {
 		k, v, _ := strings.Cut(strings.TrimSpace(s), " ")
-		k2, _ := shellWords(k)
-		v2, _ := shellWords(v)
+		k2, _ := shellWords(k, nil)
+		v2, _ := shellWords(v, env)
 		if len(k2) != 1 {
 			return fmt.Errorf("bad key %q: %w", k, errdefs.ErrInvalidArgument)
 		}
@@ -158,20 +196,29 @@ func keyValues(s string, set func(k, v string)) error {
 }
 
 // shellWords splits s like a shell: spaces separate words, quotes group,
-// backslash escapes (not inside single quotes).
-func shellWords(s string) ([]string, error) {
+// backslash escapes (not inside single quotes). With env set, $VAR,
+// ${VAR}, ${VAR:-word} and ${VAR:+word} expand outside single quotes.
+func shellWords(s string, env func(string) (string, bool)) ([]string, error) {
 	var words []string
 	var cur strings.Builder
 	inWord := false
 	var quote rune
-	esc := false
-	for _, r := range s {
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
 		switch {
-		case esc:
-			cur.WriteRune(r)
-			esc = false
 		case r == '\\' && quote != '\'':
-			esc, inWord = true, true
+			if i+1 == len(rs) {
+				return nil, fmt.Errorf("trailing backslash in %q: %w", s, errdefs.ErrInvalidArgument)
+			}
+			i++
+			cur.WriteRune(rs[i])
+			inWord = true
+		case r == '$' && quote != '\'' && env != nil:
+			val, n := expandVar(rs[i+1:], env)
+			cur.WriteString(val)
+			i += n
+			inWord = true
 		case quote != 0:
 			if r == quote {
 				quote = 0
@@ -191,13 +238,53 @@ func shellWords(s string) ([]string, error) {
 			inWord = true
 		}
 	}
-	if quote != 0 || esc {
-		return nil, fmt.Errorf("unterminated quote or escape in %q: %w", s, errdefs.ErrInvalidArgument)
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated quote in %q: %w", s, errdefs.ErrInvalidArgument)
 	}
 	if inWord {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// expandVar expands the variable reference after a '$' in rs and returns
+// its value and how many runes it used. A '$' not followed by a name stays.
+func expandVar(rs []rune, env func(string) (string, bool)) (string, int) {
+	isName := func(r rune, first bool) bool {
+		return r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (!first && r >= '0' && r <= '9')
+	}
+	if len(rs) > 0 && rs[0] == '{' {
+		end := slices.Index(rs, '}')
+		if end < 0 {
+			return "$", 0
+		}
+		expr := string(rs[1:end])
+		name, word, op := expr, "", ""
+		if i := strings.Index(expr, ":"); i > 0 && i+1 < len(expr) && (expr[i+1] == '-' || expr[i+1] == '+') {
+			name, op, word = expr[:i], expr[i+1:i+2], expr[i+2:]
+		}
+		v, ok := env(name)
+		switch {
+		case op == "-" && (!ok || v == ""):
+			v = word
+		case op == "+":
+			if ok && v != "" {
+				v = word
+			} else {
+				v = ""
+			}
+		}
+		return v, end + 1
+	}
+	n := 0
+	for n < len(rs) && isName(rs[n], n == 0) {
+		n++
+	}
+	if n == 0 {
+		return "$", 0
+	}
+	v, _ := env(string(rs[:n]))
+	return v, n
 }
 
 func expose(c *ImageConfig, s string) error {

@@ -26,6 +26,10 @@ func TestParseChanges(t *testing.T) {
 		{"env pairs replace and add", []string{`ENV A=2 B="two words" C=x\ y`}, func(c ImageConfig) bool {
 			return reflect.DeepEqual(c.Env, []string{"PATH=/bin", "A=2", "B=two words", "C=x y"})
 		}},
+		{"env expansion", []string{`ENV PATH=/app:$PATH X=${A}-${NOPE:-d}-${A:+set} Y='$A' Z=\$A`}, func(c ImageConfig) bool {
+			return reflect.DeepEqual(c.Env, []string{"PATH=/app:/bin", "A=1", "X=1-d-set", "Y=$A", "Z=$A"})
+		}},
+		{"workdir expansion", []string{"ENV D=/srv", "WORKDIR $D/www"}, func(c ImageConfig) bool { return c.WorkingDir == "/srv/www" }},
 		{"env legacy form", []string{"ENV GREETING hello world"}, func(c ImageConfig) bool {
 			return c.Env[2] == "GREETING=hello world"
 		}},
