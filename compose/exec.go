@@ -75,6 +75,9 @@ func Execute(ctx context.Context, b Backend, plan Plan, o ExecOptions) (err erro
 	o.defaults()
 	e := &executor{b: b, plan: plan, o: o, ids: map[string]string{}, images: map[string]string{},
 		done: map[string]chan struct{}{}, failures: map[string]error{}}
+	for name, id := range plan.Existing {
+		e.ids[name] = id
+	}
 	if !plan.Down {
 		if err := e.checkImages(ctx); err != nil {
 			return err

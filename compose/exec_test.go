@@ -267,3 +267,31 @@ func (f *fakeEngine) idOf(name string) string {
 	}
 	return ""
 }
+
+func TestExecuteStartWaitsOnUntouchedDependencies(t *testing.T) {
+	f := engineWithImages()
+	for _, n := range []string{"demo-db-1", "demo-api-1"} {
+		f.behaviours[n] = behaviour{healthyAfter: 1}
+	}
+	f.behaviours["demo-init-1"] = behaviour{exitAfter: 1}
+	b := f.backend()
+	if _, err := Up(testCtx(t), b, demo(), UpOptions{Exec: fastExec()}); err != nil {
+		t.Fatal(err)
+	}
+	f.Stop(context.Background(), f.idOf("demo-web-1"), nil)
+	obs, err := Observe(testCtx(t), b, "demo", demo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanStart(demo(), obs, []string{"web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.log = nil
+	if err := Execute(testCtx(t), b, plan, fastExec()); err != nil {
+		t.Fatalf("start web: %v\n%s", err, plan)
+	}
+	if got := strings.Join(f.Log(), "\n"); got != "start demo-web-1" {
+		t.Errorf("log:\n%s", got)
+	}
+}

@@ -85,6 +85,9 @@ type Plan struct {
 	Services []string
 	Graph    *Graph
 	Warnings []string
+	// Existing maps the names of the observed containers to their ids, so
+	// that waits can watch containers the plan does not touch.
+	Existing map[string]string
 }
 
 // String prints one step per line.
@@ -132,7 +135,10 @@ func PlanUp(desired *Project, observed Observed, o PlanOptions) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	plan := Plan{Project: desired, Graph: g}
+	plan := Plan{Project: desired, Graph: g, Existing: map[string]string{}}
+	for _, c := range observed.Containers {
+		plan.Existing[c.Name] = c.ID
+	}
 	plan.Steps = append(plan.Steps, planObjects(desired, observed, selected)...)
 	plan.orphans(desired, observed, o.RemoveOrphans)
 	byService := map[string][]ObservedContainer{}

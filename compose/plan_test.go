@@ -360,3 +360,37 @@ func TestConfigHash(t *testing.T) {
 		t.Error("environment did not change the hash")
 	}
 }
+
+func TestPlanLifecycle(t *testing.T) {
+	obs := allRunning(demo())
+	obs.Containers[2].State = "exited" // web
+	obs.Containers[3].State = "exited" // init
+	stop, err := PlanStop(demo(), obs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stop.String(), "stop container demo-api-1\nstop container demo-db-1\n"; got != want {
+		t.Errorf("stop:\n%s\nwant:\n%s", got, want)
+	}
+	rm, err := PlanRemove(demo(), obs, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rm.String(), "remove container demo-web-1\nremove container demo-init-1\n"; got != want {
+		t.Errorf("rm:\n%s\nwant:\n%s", got, want)
+	}
+	rm, _ = PlanRemove(demo(), obs, []string{"db"}, true)
+	if got, want := rm.String(), "stop container demo-db-1\nremove container demo-db-1\n"; got != want {
+		t.Errorf("rm -s db:\n%s\nwant:\n%s", got, want)
+	}
+	start, err := PlanStart(demo(), obs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := start.String(), "start container demo-init-1\nstart container demo-web-1 after demo-api-1 healthy, demo-init-1 completed successfully\n"; got != want {
+		t.Errorf("start:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := PlanStop(demo(), obs, []string{"nope"}); err == nil {
+		t.Error("unknown service accepted")
+	}
+}
