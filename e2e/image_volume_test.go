@@ -114,3 +114,20 @@ func TestVolumeInUse(t *testing.T) {
 	e.must("container", "rm", "holder")
 	e.must("volume", "rm", "held")
 }
+
+// A create that fails late (in the runtime) undoes the volumes and the
+// netns it made; a named volume that existed before stays.
+func TestCreateRollback(t *testing.T) {
+	e := newEnv(t)
+	e.must("volume", "create", "kept")
+	r := e.run("container", "run", "--rm", "-v", "made:/x", "-v", "kept:/k", "-v", "/anon", "--cap-add", "NOPE", "busybox", "true")
+	if r.Code != 125 || !strings.Contains(r.Stderr, `"NOPE"`) {
+		t.Fatalf("bad capability: %s", r)
+	}
+	if out := strings.Fields(e.must("volume", "ls", "-q")); len(out) != 1 || out[0] != "kept" {
+		t.Errorf("volumes after the failed create: %q, want only kept", out)
+	}
+	if leaks := e.leaks(); len(leaks) > 0 {
+		t.Errorf("failed create left %v", leaks)
+	}
+}
