@@ -70,7 +70,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader, o ImportOptions) (*Imag
 		History:      []historyEntry{{Created: &now, Comment: comment}},
 	}
 	cf.Config.apply(cfg)
-	return s.finish(ctx, &cf, []layerRecord{layer}, o.Ref)
+	img, err := s.finish(ctx, &cf, []layerRecord{layer}, o.Ref)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	return img, nil
 }
 
 // finish stores a new config and its layers and returns the image.
@@ -144,7 +148,11 @@ func (s *Store) Commit(ctx context.Context, upperDir, parentID string, o CommitO
 	cf.History = append(append([]historyEntry(nil), cf.History...),
 		historyEntry{Created: &now, Author: o.Author, Comment: o.Message, CreatedBy: o.CreatedBy})
 	layers = append(append([]layerRecord(nil), layers...), layer)
-	return s.finish(ctx, &cf, layers, o.Ref)
+	img, err := s.finish(ctx, &cf, layers, o.Ref)
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return img, nil
 }
 
 // commitLayer tars upperDir into a layer blob.
