@@ -231,10 +231,13 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	if first {
 		mon.rep.started(pid)
 	}
+	trimMemory()
+	trimLater := time.AfterFunc(2*time.Second, trimMemory) // again once idle
 	hctx, stopHealth := context.WithCancel(ctx)
 	healthDone := make(chan struct{})
 	go mon.healthLoop(hctx, healthDone)
 	ps, _ := p.Wait()
+	trimLater.Stop()
 	stopHealth()
 	<-healthDone
 	wg.Wait()
