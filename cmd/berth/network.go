@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berth/berth/dns"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/network"
 )
@@ -439,12 +440,21 @@ func newNetworkRmCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var errs []error
+			var removed []string
 			for _, ref := range args {
-				if err := m.Remove(c.Context(), ref); err != nil {
+				n, err := m.Get(c.Context(), ref)
+				if err == nil {
+					err = m.Remove(c.Context(), n.ID)
+				}
+				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
+				removed = append(removed, n.Name)
 				fmt.Fprintln(c.OutOrStdout(), ref)
+			}
+			if len(removed) > 0 {
+				networkForgetDNS(c, g, removed)
 			}
 			return errors.Join(errs...)
 		},
@@ -489,6 +499,7 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 				removed = append(removed, n.Name)
 			}
 			if len(removed) > 0 {
+				networkForgetDNS(c, g, removed)
 				fmt.Fprintln(c.OutOrStdout(), "Deleted Networks:")
 				for _, name := range removed {
 					fmt.Fprintln(c.OutOrStdout(), name)
@@ -500,6 +511,40 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (e.g. label=key=value)")
 	return cmd
+}
+
+// networkForgetDNS drops removed networks from the DNS server's records,
+// so the server stops serving them (and exits once none is left). Without
+// DNS state there is no server to tell. A failure is only a warning: the
+// networks are removed either way.
+func networkForgetDNS(c *cobra.Command, g *globals, names []string) {
+	dir := g.Layout().DNS()
+	if _, err := os.Stat(dir); err != nil {
+		return
+	}
+	gone := map[string]bool{}
+	for _, n := range names {
+		gone[n] = true
+	}
+	err := dns.Update(c.Context(), dir, func(s *dns.Snapshot) error {
+		nets := s.Networks[:0]
+		for _, n := range s.Networks {
+			if !gone[n.Name] {
+				nets = append(nets, n)
+			}
+		}
+		recs := s.Records[:0]
+		for _, r := range s.Records {
+			if !gone[r.Network] {
+				recs = append(recs, r)
+			}
+		}
+		s.Networks, s.Records = nets, recs
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintf(c.ErrOrStderr(), "berth: warning: update DNS records after removing networks: %v\n", err)
+	}
 }
 
 // networkConfirm asks a yes/no question on stderr and reads the answer.
