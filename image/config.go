@@ -188,5 +188,10 @@ func fromConfig(id string, cf *configFile, sizes []int64) *Image {
 		}
 		img.History = append(img.History, e)
 	}
+	if len(cf.History) == 0 { // some OCI images carry none: one step per layer
+		for _, sz := range sizes {
+			img.History = append(img.History, History{Created: img.Created, Size: sz})
+		}
+	}
 	return img
 }

@@ -84,6 +84,9 @@ func TestLoadArchivesWrittenByOtherTools(t *testing.T) {
 		if len(imgs) != 1 || imgs[0].ID != want.String() || len(imgs[0].Layers) != 3 || imgs[0].RepoTags[0] != "example.com/rand:v1" {
 			t.Fatalf("loaded %+v, want %s", imgs, want)
 		}
+		if h := imgs[0].History; len(h) != 3 || h[0].Size == 0 {
+			t.Errorf("image without history steps: want one per layer, got %+v", h)
+		}
 	})
 	t.Run("oci-layout", func(t *testing.T) {
 		dir := t.TempDir()
