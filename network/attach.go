@@ -203,7 +203,10 @@ func plumb(ctx context.Context, n *Network, rec *epRecord, route bool) error {
 	mac, _ := net.ParseMAC(rec.MAC)
 	mtu := mtuOf(n)
 	veth := &netlink.Veth{
-		LinkAttrs:        netlink.LinkAttrs{Name: rec.HostIfName, MTU: mtu, MasterIndex: br.Attrs().Index, TxQLen: -1},
+		// Created up; LinkAdd then enslaves it to the bridge and fills in
+		// its index, so no further lookups are needed.
+		LinkAttrs: netlink.LinkAttrs{Name: rec.HostIfName, MTU: mtu, MasterIndex: br.Attrs().Index,
+			TxQLen: -1, Flags: net.FlagUp},
 		PeerName:         rec.IfName,
 		PeerHardwareAddr: mac,
 		PeerMTU:          uint32(mtu),
@@ -213,20 +216,14 @@ func plumb(ctx context.Context, n *Network, rec *epRecord, route bool) error {
 	if errors.Is(err, unix.EEXIST) {
 		// A stale host side from a crashed attempt: replace it.
 		deleteLink(rec.HostIfName)
+		veth.Index = 0
 		err = netlink.LinkAdd(veth)
 	}
 	if err != nil {
 		return fmt.Errorf("create veth %s: %w", rec.HostIfName, err)
 	}
-	host, err := netlink.LinkByName(rec.HostIfName)
-	if err != nil {
-		return fmt.Errorf("veth %s: %w", rec.HostIfName, err)
-	}
-	if err := netlink.LinkSetHairpin(host, true); err != nil {
+	if err := netlink.LinkSetHairpin(veth, true); err != nil {
 		return fmt.Errorf("veth %s: hairpin: %w", rec.HostIfName, err)
-	}
-	if err := netlink.LinkSetUp(host); err != nil {
-		return fmt.Errorf("veth %s: set up: %w", rec.HostIfName, err)
 	}
 	return configureInside(nsh, rec, route)
 }

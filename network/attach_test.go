@@ -45,6 +45,10 @@ func TestTwoNamespacesTalkOverNetwork(t *testing.T) {
 	if epA.IP == epB.IP || epA.IfName != "eth0" || epA.Gateway != n.Gateway || epA.MAC != macOf(epA.IP) {
 		t.Fatalf("endpoints %+v and %+v", epA, epB)
 	}
+	hp, err := os.ReadFile("/sys/class/net/" + network.HostVethName(idA, n.ID) + "/brport/hairpin_mode")
+	if err != nil || strings.TrimSpace(string(hp)) != "1" {
+		t.Fatalf("host veth hairpin mode %q, %v: want it on", hp, err)
+	}
 	again := attach(t, m, idA, pathA, "talk")
 	if again.IP != epA.IP {
 		t.Fatalf("second Attach gave %s, want the same endpoint %s", again.IP, epA.IP)
