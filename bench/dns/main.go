@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/berth/berth/dns"
 )
@@ -38,6 +39,7 @@ type options struct {
 	threads int
 	queue   int
 	subnet  string
+	compare bool
 }
 
 func main() {
@@ -56,6 +58,14 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) == 5 && os.Args[1] == "-serve-baseline" {
+		n, _ := strconv.Atoi(os.Args[4])
+		if err := serveBaseline(os.Args[2], os.Args[3], n); err != nil {
+			fmt.Fprintln(os.Stderr, "dnsbench baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.StringVar(&o.berth, "berth", os.Getenv("BERTH_BIN"), "berth binary to run as `__dns` (default: this program as the server)")
 	flag.IntVar(&o.runs, "runs", 3, "dnsperf runs; the median is reported")
@@ -64,6 +74,7 @@ func main() {
 	flag.IntVar(&o.clients, "c", 1, "dnsperf clients (-c; dnsperf default 1)")
 	flag.IntVar(&o.threads, "T", 1, "dnsperf threads (-T; dnsperf default 1)")
 	flag.IntVar(&o.queue, "q", 100, "dnsperf outstanding queries (-q; dnsperf default 100)")
+	flag.BoolVar(&o.compare, "compare", false, "also run a plain miekg/dns server (how Docker's embedded DNS is built) the same way, alternating runs")
 	flag.StringVar(&o.subnet, "subnet", "10.231.77", "first three octets of the /24 to use (must be unused)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -127,23 +138,64 @@ func run(o options) error {
 		server, o.names, o.clients, o.threads, o.queue, o.seconds, netns, gw)
 	var qps []float64
 	var lost []int
-	pid := serverPid(dir)
+	var bqps []float64
 	for i := range o.runs {
-		cpu0 := cpuTicks(pid)
-		q, l, err := dnsperf(netns, gw, qfile, o)
+		q, l, err := measure("berth", i, serverPid(dir), netns, gw, qfile, o)
 		if err != nil {
 			return err
 		}
-		// Server CPU per query does not depend on how busy the machine is.
-		us := float64(cpuTicks(pid)-cpu0) * 1e6 / 100 / (q * float64(o.seconds))
-		fmt.Printf("run %d: %.0f qps, %d lost, server cpu %.1f us/query\n", i+1, q, l, us)
 		qps, lost = append(qps, q), append(lost, l)
+		if o.compare {
+			if q, err = measureBaseline(i, netns, gw, qfile, o, ctx, dir, argv); err != nil {
+				return err
+			}
+			bqps = append(bqps, q)
+		}
 	}
 	sort.Float64s(qps)
 	sort.Ints(lost)
 	fmt.Printf("dns: median %.0f qps, median lost %d, worst lost %d (target >= 60000 qps, 0 lost)\n",
 		qps[len(qps)/2], lost[len(lost)/2], lost[len(lost)-1])
+	if o.compare {
+		sort.Float64s(bqps)
+		fmt.Printf("baseline (plain miekg/dns server): median %.0f qps; berth/baseline %.2f\n",
+			bqps[len(bqps)/2], qps[len(qps)/2]/bqps[len(bqps)/2])
+	}
 	return nil
+}
+
+// measure runs dnsperf once and prints the figures of one run.
+func measure(label string, i, pid int, netns, gw, qfile string, o options) (float64, int, error) {
+	cpu0 := cpuTicks(pid)
+	q, l, client, err := dnsperf(netns, gw, qfile, o)
+	if err != nil {
+		return 0, 0, err
+	}
+	// CPU per query depends less on how busy the machine is than qps:
+	// with two cores, qps cannot exceed 2 s / (server + client) per query.
+	n := q * float64(o.seconds)
+	us := float64(cpuTicks(pid)-cpu0) * 1e6 / 100 / n
+	fmt.Printf("%s run %d: %.0f qps, %d lost; cpu per query: server %.1f us, dnsperf %.1f us\n",
+		label, i+1, q, l, us, float64(client.Microseconds())/n)
+	return q, l, nil
+}
+
+// measureBaseline swaps the berth server for the baseline for one run,
+// then brings berth's back.
+func measureBaseline(i int, netns, gw, qfile string, o options, ctx context.Context, dir string, argv []string) (float64, error) {
+	if err := dns.Stop(ctx, dir); err != nil {
+		return 0, err
+	}
+	stop, pid, err := startBaseline(gw, o.subnet, o.names)
+	if err != nil {
+		return 0, err
+	}
+	q, _, err := measure("baseline", i, pid, netns, gw, qfile, o)
+	stop()
+	if err != nil {
+		return 0, err
+	}
+	return q, dns.Ensure(ctx, dir, argv)
 }
 
 var (
@@ -151,20 +203,24 @@ var (
 	reLost = regexp.MustCompile(`Queries lost:\s+([0-9]+)`)
 )
 
-func dnsperf(netns, gw, qfile string, o options) (float64, int, error) {
-	out, err := exec.Command("ip", "netns", "exec", netns, "dnsperf", "-s", gw, "-d", qfile,
+// dnsperf runs one dnsperf and returns queries per second, lost queries
+// and the CPU time dnsperf itself used.
+func dnsperf(netns, gw, qfile string, o options) (float64, int, time.Duration, error) {
+	cmd := exec.Command("ip", "netns", "exec", netns, "dnsperf", "-s", gw, "-d", qfile,
 		"-l", strconv.Itoa(o.seconds), "-c", strconv.Itoa(o.clients), "-T", strconv.Itoa(o.threads),
-		"-q", strconv.Itoa(o.queue)).CombinedOutput()
+		"-q", strconv.Itoa(o.queue))
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, 0, fmt.Errorf("dnsperf: %v\n%s", err, out)
+		return 0, 0, 0, fmt.Errorf("dnsperf: %v\n%s", err, out)
 	}
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	q, l := reQPS.FindSubmatch(out), reLost.FindSubmatch(out)
 	if q == nil || l == nil {
-		return 0, 0, fmt.Errorf("dnsperf output not understood:\n%s", out)
+		return 0, 0, 0, fmt.Errorf("dnsperf output not understood:\n%s", out)
 	}
 	qps, _ := strconv.ParseFloat(string(q[1]), 64)
 	lost, _ := strconv.Atoi(string(l[1]))
-	return qps, lost, nil
+	return qps, lost, cpu, nil
 }
 
 func setup(netns, br, veth, gw, client string) error {
