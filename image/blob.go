@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/atomicfile"
 	"github.com/berth/berth/internal/errdefs"
@@ -207,6 +208,7 @@ func (s *Store) ensureSnapshot(ctx context.Context, chainID, diffID string) erro
 		os.RemoveAll(tmp)
 		return fmt.Errorf("layer %s: %w", diffID, err)
 	}
+	syncFS(tmp) // the snapshot's files reach the disk before it gets its name
 	if err := os.Rename(tmp, dst); err != nil {
 		os.RemoveAll(tmp)
 		if _, serr := os.Stat(dst); serr == nil {
@@ -215,6 +217,14 @@ func (s *Store) ensureSnapshot(ctx context.Context, chainID, diffID string) erro
 		return fmt.Errorf("layer %s: %w", diffID, err)
 	}
 	return nil
+}
+
+// syncFS flushes the filesystem holding dir.
+func syncFS(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = unix.Syncfs(int(d.Fd()))
+		d.Close()
+	}
 }
 
 // addImage writes config as a blob, unpacks missing snapshots for layers,
