@@ -271,3 +271,20 @@ func TestConcurrentImportAndRemove(t *testing.T) {
 		t.Errorf("snapshots %v", snaps)
 	}
 }
+
+func TestForceRemoveByIDUntagsEverything(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	img := importBusybox(t, s, "x:1")
+	if err := s.Tag(ctx, "x:1", "y"); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := s.Remove(ctx, img.ID, RemoveOptions{Force: true})
+	want := []string{"Untagged: x:1", "Untagged: y:latest", "Deleted: " + img.ID}
+	if err != nil || !slices.Equal(lines, want) {
+		t.Fatalf("got %v %v, want %v", lines, err, want)
+	}
+	if _, err := s.Get(ctx, "y"); !errdefs.IsNotFound(err) {
+		t.Errorf("tag y survived: %v", err)
+	}
+}
