@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRunStdin(t *testing.T) {
+	e := newEnv(t)
+	r := e.runCtx(context.Background(), []byte("hello from stdin\n"), "container", "run", "--rm", "-i", "busybox", "cat")
+	if r.Code != 0 || r.Stdout != "hello from stdin\n" {
+		t.Errorf("run -i cat: %s", r)
+	}
+	r = e.runCtx(context.Background(), []byte("ignored\n"), "container", "run", "--rm", "busybox", "cat")
+	if r.Code != 0 || r.Stdout != "" {
+		t.Errorf("run without -i read stdin: %s", r)
+	}
+}
+
+func TestRunFlags(t *testing.T) {
+	e := newEnv(t)
+	envFile := filepath.Join(t.TempDir(), "env")
+	os.WriteFile(envFile, []byte("FROM_FILE=1\n# comment\n"), 0o644)
+	out := e.must("container", "run", "--rm", "-e", "A=b", "--env-file", envFile, "-w", "/tmp", "-u", "1000:1000",
+		"--hostname", "box", "busybox", "sh", "-c", `echo $A $FROM_FILE $(pwd) $(id -u):$(id -g) $(hostname) $(cat /etc/hostname)`)
+	if out != "b 1 /tmp 1000:1000 box box\n" {
+		t.Errorf("got %q", out)
+	}
+	out = e.must("container", "run", "--rm", "--entrypoint", "echo", "busybox", "from", "entrypoint")
+	if out != "from entrypoint\n" {
+		t.Errorf("--entrypoint: %q", out)
+	}
+	out = e.must("container", "run", "--rm", "--add-host", "db:10.1.2.3", "busybox", "grep", "db", "/etc/hosts")
+	if !strings.Contains(out, "10.1.2.3\tdb") {
+		t.Errorf("--add-host: %q", out)
+	}
+}
+
+func TestExecFlags(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "-d", "--name", "box", "-e", "BASE=1", "busybox", "sleep", "600")
+	out := e.must("container", "exec", "-e", "X=y", "-w", "/etc", "-u", "1000", "box", "sh", "-c", "echo $BASE $X $(pwd) $(id -u)")
+	if out != "1 y /etc 1000\n" {
+		t.Errorf("exec: %q", out)
+	}
+	if r := e.run("container", "exec", "box", "sh", "-c", "exit 7"); r.Code != 7 {
+		t.Errorf("exec exit code: %s", r)
+	}
+	if r := e.run("container", "exec", "box", "nope"); r.Code != 127 {
+		t.Errorf("exec missing command: %s", r)
+	}
+	r := e.runCtx(context.Background(), []byte("piped\n"), "container", "exec", "-i", "box", "cat")
+	if r.Stdout != "piped\n" {
+		t.Errorf("exec -i: %s", r)
+	}
+	e.must("container", "exec", "-d", "box", "sh", "-c", "sleep 1; touch /tmp/detached")
+	e.waitFor("the detached exec to finish", 10*time.Second, func() bool {
+		return e.run("container", "exec", "box", "test", "-f", "/tmp/detached").Code == 0
+	})
+}
+
+func TestPsFilterAndFormat(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "-d", "--name", "a1", "-l", "tier=front", "busybox", "sleep", "600")
+	e.must("container", "run", "--name", "b1", "-l", "tier=back", "busybox", "true")
+	if out := e.must("container", "ps", "--format", "{{.Names}}"); out != "a1\n" {
+		t.Errorf("ps: %q", out)
+	}
+	if out := e.must("container", "ps", "-a", "--filter", "label=tier=back", "--format", "{{.Names}} {{.Status}}"); !strings.HasPrefix(out, "b1 Exited (0)") {
+		t.Errorf("ps --filter label: %q", out)
+	}
+	if out := e.must("container", "ps", "-a", "--filter", "status=running", "-q"); len(strings.TrimSpace(out)) != 12 {
+		t.Errorf("ps --filter status=running -q: %q", out)
+	}
+	if out := e.must("container", "ps", "-n", "1", "--format", "{{.Names}}"); out != "b1\n" {
+		t.Errorf("ps -n 1: %q", out)
+	}
+	if out := e.must("container", "ps", "--format", "json"); !strings.Contains(out, `"Names":"a1"`) {
+		t.Errorf("ps --format json: %q", out)
+	}
+	if out := e.must("container", "inspect", "-f", "{{index .Config.Labels \"tier\"}} {{.State.Running}}", "a1"); out != "front true\n" {
+		t.Errorf("inspect -f: %q", out)
+	}
+	e.must("container", "rename", "a1", "a2")
+	if out := e.must("container", "ps", "--format", "{{.Names}}"); out != "a2\n" {
+		t.Errorf("after rename: %q", out)
+	}
+	if out := e.must("container", "top", "a2"); !strings.Contains(out, "sleep 600") {
+		t.Errorf("top: %q", out)
+	}
+	if out := e.must("container", "stats", "--no-stream", "a2"); !strings.Contains(out, "a2") || !strings.Contains(out, "MEM USAGE") {
+		t.Errorf("stats: %q", out)
+	}
+	e.must("container", "kill", "a2")
+	if got := e.must("container", "wait", "a2"); got != "137\n" {
+		t.Errorf("wait after kill: %q", got)
+	}
+	out := e.must("container", "prune", "-f")
+	if strings.Count(out, "\n") < 3 {
+		t.Errorf("prune -f: %q", out)
+	}
+	if out := e.must("container", "ps", "-aq"); out != "" {
+		t.Errorf("after prune: %q", out)
+	}
+}
+
+func TestCopy(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "-d", "--name", "box", "busybox", "sh", "-c", "mkdir -p /data/sub; echo inside > /data/sub/f; ln -s /etc /data/etclink; ln -s / /data/rootlink; sleep 600")
+	e.waitFor("the files", 10*time.Second, func() bool { return e.run("container", "exec", "box", "test", "-L", "/data/rootlink").Code == 0 })
+	host := t.TempDir()
+	e.must("container", "cp", "box:/data/sub/f", host)
+	if b, _ := os.ReadFile(filepath.Join(host, "f")); string(b) != "inside\n" {
+		t.Errorf("cp out: %q", b)
+	}
+	e.must("container", "cp", "box:/data", filepath.Join(host, "copy"))
+	if l, err := os.Readlink(filepath.Join(host, "copy", "etclink")); err != nil || l != "/etc" {
+		t.Errorf("cp out of a dir: symlink %q %v (must be copied as a link, not followed)", l, err)
+	}
+	src := filepath.Join(host, "in.txt")
+	os.WriteFile(src, []byte("from host\n"), 0o644)
+	e.must("container", "cp", src, "box:/data/sub/")
+	if out := e.must("container", "exec", "box", "cat", "/data/sub/in.txt"); out != "from host\n" {
+		t.Errorf("cp in: %q", out)
+	}
+	// A symlink in the container pointing at / must not let cp write to the host.
+	marker := filepath.Join(t.TempDir(), "escaped")
+	os.WriteFile(src, []byte("x"), 0o644)
+	e.run("container", "cp", src, "box:/data/rootlink"+marker)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("cp wrote through a container symlink to the host: %s", marker)
+	}
+	if r := e.run("container", "cp", "box:/nope", host); r.Code == 0 {
+		t.Errorf("cp of a missing path succeeded")
+	}
+}
+
+func TestExportCommit(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "--name", "src", "busybox", "sh", "-c", "echo layered > /marker")
+	tarPath := filepath.Join(t.TempDir(), "fs.tar")
+	e.must("container", "export", "-o", tarPath, "src")
+	if fi, err := os.Stat(tarPath); err != nil || fi.Size() < 1<<20 {
+		t.Fatalf("export: %v %v", fi, err)
+	}
+	id := strings.TrimSpace(e.must("container", "commit", "src", "committed:v1"))
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Errorf("commit printed %q", id)
+	}
+	if out := e.must("container", "run", "--rm", "committed:v1", "cat", "/marker"); out != "layered\n" {
+		t.Errorf("committed image: %q", out)
+	}
+}
