@@ -20,7 +20,7 @@ func newMonitorCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runtime.RunMonitor(cmd.Context(), m, args[0], runtime.MonitorHooks{})
+			return runtime.RunMonitor(cmd.Context(), m, args[0], monitorHooks(g))
 		},
 	}
 }
