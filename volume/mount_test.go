@@ -138,3 +138,25 @@ func TestRemoveRefusesForeignMount(t *testing.T) {
 		t.Fatalf("volume gone after a refused remove: %v", err)
 	}
 }
+
+func TestParseMountOptions(t *testing.T) {
+	cases := []struct {
+		in    string
+		flags uintptr
+		data  string
+	}{
+		{"", 0, ""},
+		{"size=64m", 0, "size=64m"},
+		{"size=64m,uid=1000,ro,noexec", unix.MS_RDONLY | unix.MS_NOEXEC, "size=64m,uid=1000"},
+		{"bind,ro,rw", unix.MS_BIND, ""},
+		{"rbind,nosuid,addr=10.0.0.1", unix.MS_BIND | unix.MS_REC | unix.MS_NOSUID, "addr=10.0.0.1"},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			flags, data := parseMountOptions(c.in)
+			if flags != c.flags || data != c.data {
+				t.Fatalf("got %#x %q, want %#x %q", flags, data, c.flags, c.data)
+			}
+		})
+	}
+}
