@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -90,8 +91,7 @@ func (m *Manager) reserve(ctx context.Context, o AttachOptions) (rec *epRecord, 
 	}
 	nw := r.Network
 	if e, ok := r.Endpoints[o.ContainerID]; ok {
-		if e.NetNSPath != o.NetNSPath {
-			e.NetNSPath = o.NetNSPath // the container got a new namespace
+		if refreshEndpoint(e, o) {
 			if err := m.writeStateLocked(st); err != nil {
 				return nil, nil, false, false, err
 			}
@@ -138,6 +138,23 @@ func (m *Manager) reserve(ctx context.Context, o AttachOptions) (rec *epRecord, 
 	}
 	c := *rec
 	return &c, &nw, route, false, nil
+}
+
+// refreshEndpoint updates what a repeated Attach may change on an existing
+// endpoint (a new netns path after a lost one, a new name or aliases) and
+// reports whether anything changed.
+func refreshEndpoint(e *epRecord, o AttachOptions) bool {
+	changed := false
+	if e.NetNSPath != o.NetNSPath {
+		e.NetNSPath, changed = o.NetNSPath, true
+	}
+	if o.ContainerName != "" && e.ContainerName != o.ContainerName {
+		e.ContainerName, changed = o.ContainerName, true
+	}
+	if o.Aliases != nil && strings.Join(e.Aliases, "\x00") != strings.Join(o.Aliases, "\x00") {
+		e.Aliases, changed = append([]string(nil), o.Aliases...), true
+	}
+	return changed
 }
 
 // release drops an endpoint record whose plumbing failed.
