@@ -54,7 +54,8 @@ func networkShadowFileFlag(cmd *cobra.Command) {
 
 type networkCreateFlags struct {
 	Driver, Subnet, Gateway string
-	Internal                bool
+	Internal, Attachable    bool
+	IPv6                    bool
 	Labels, Opts            []string
 }
 
@@ -67,6 +68,9 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			if f.Driver != "bridge" {
 				return fmt.Errorf("network driver %q: only bridge is supported: %w", f.Driver, errdefs.ErrNotImplemented)
+			}
+			if f.IPv6 {
+				return fmt.Errorf("--ipv6: IPv6 networks are not supported yet: %w", errdefs.ErrNotImplemented)
 			}
 			labels, err := networkKeyValues("label", f.Labels)
 			if err != nil {
@@ -94,6 +98,8 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 	fl.StringVar(&f.Subnet, "subnet", "", "subnet in CIDR format (default: a free one from the pool)")
 	fl.StringVar(&f.Gateway, "gateway", "", "IPv4 gateway for the subnet")
 	fl.BoolVar(&f.Internal, "internal", false, "restrict external access to the network")
+	fl.BoolVar(&f.Attachable, "attachable", false, "accepted for compatibility: every berth network is attachable")
+	fl.BoolVar(&f.IPv6, "ipv6", false, "enable IPv6 (not supported yet)")
 	fl.StringArrayVar(&f.Labels, "label", nil, "set metadata on a network (key=value)")
 	fl.StringArrayVarP(&f.Opts, "opt", "o", nil, "set driver specific options (key=value)")
 	return cmd
