@@ -34,17 +34,7 @@ func imgStore(g *globals) (*image.Store, error) {
 	return image.New(image.Options{Root: g.Layout().Images()})
 }
 
-// imgShortF is "f" (Docker's -f for --force and --format) unless the root
-// already takes -f as a persistent flag (compose's --file).
-func imgShortF(root *cobra.Command) string {
-	if root.PersistentFlags().ShorthandLookup("f") != nil {
-		return ""
-	}
-	return "f"
-}
-
 func addImageCommands(root *cobra.Command, g *globals) {
-	f := imgShortF(root)
 	cmd := &cobra.Command{
 		Use:     "image",
 		Short:   "Manage images",
@@ -53,7 +43,7 @@ func addImageCommands(root *cobra.Command, g *globals) {
 		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	cmd.AddCommand(newImageImportCmd(g), newImageLoadCmd(g), newImageSaveCmd(g), newImageLsCmd(g),
-		newImageTagCmd(g), newImageRmCmd(g, f), newImageInspectCmd(g, f), newImageHistoryCmd(g), newImagePruneCmd(g, f))
+		newImageTagCmd(g), newImageRmCmd(g), newImageInspectCmd(g), newImageHistoryCmd(g), newImagePruneCmd(g))
 	root.AddCommand(cmd)
 }
 
@@ -212,7 +202,7 @@ func newImageTagCmd(g *globals) *cobra.Command {
 	}
 }
 
-func newImageRmCmd(g *globals, shortF string) *cobra.Command {
+func newImageRmCmd(g *globals) *cobra.Command {
 	var o struct{ Force bool }
 	cmd := &cobra.Command{
 		Use:     "rm [OPTIONS] IMAGE [IMAGE...]",
@@ -238,7 +228,7 @@ func newImageRmCmd(g *globals, shortF string) *cobra.Command {
 			return imgJoinErrors(c, errs)
 		},
 	}
-	cmd.Flags().BoolVarP(&o.Force, "force", shortF, false, "force removal: untag an image with several names or one in use")
+	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "force removal: untag an image with several names or one in use")
 	return cmd
 }
 
@@ -454,7 +444,7 @@ func imgWriteRows(w io.Writer, format, table string, headers map[string]string, 
 	return nil
 }
 
-func newImageInspectCmd(g *globals, shortF string) *cobra.Command {
+func newImageInspectCmd(g *globals) *cobra.Command {
 	var o struct{ Format string }
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] IMAGE [IMAGE...]",
@@ -481,7 +471,7 @@ func newImageInspectCmd(g *globals, shortF string) *cobra.Command {
 			return imgJoinErrors(c, errs)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Format, "format", shortF, "", "format the output using a Go template (or json)")
+	cmd.Flags().StringVarP(&o.Format, "format", "f", "", "format the output using a Go template (or json)")
 	return cmd
 }
 
@@ -595,7 +585,7 @@ func newImageHistoryCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newImagePruneCmd(g *globals, shortF string) *cobra.Command {
+func newImagePruneCmd(g *globals) *cobra.Command {
 	var o struct{ All, Force bool }
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
@@ -619,7 +609,7 @@ func newImagePruneCmd(g *globals, shortF string) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&o.All, "all", "a", false, "remove all unused images, not just dangling ones")
-	cmd.Flags().BoolVarP(&o.Force, "force", shortF, false, "do not prompt for confirmation")
+	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "do not prompt for confirmation")
 	return cmd
 }
 

@@ -47,12 +47,6 @@ func newRootCmd() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.Root, "root", "", "data root (default /var/lib/berth and /run/berth; env BERTH_ROOT)")
 	pf.BoolVar(&g.Debug, "debug", false, "print debug logs and full error chains")
-	pf.StringArrayVarP(&g.Files, "file", "f", nil, "compose configuration files")
-	pf.StringVarP(&g.Project, "project-name", "p", "", "project name")
-	pf.StringVar(&g.ProjectDir, "project-directory", "", "alternate working directory (default: the first compose file's folder)")
-	pf.StringArrayVar(&g.EnvFiles, "env-file", nil, "alternate environment files")
-	pf.StringArrayVar(&g.Profiles, "profile", nil, "profiles to enable")
-	pf.StringVar(&g.Progress, "progress", "auto", "progress output: auto, tty, plain, quiet, json")
 
 	root.AddGroup(&cobra.Group{ID: "compose", Title: "Project commands:"},
 		&cobra.Group{ID: "objects", Title: "Management commands:"})
@@ -63,7 +57,43 @@ func newRootCmd() *cobra.Command {
 	addNetworkCommands(root, g)
 	addSystemCommands(root, g)
 	addComposeCommands(root, g)
+	for _, c := range root.Commands() {
+		if !c.Hidden && !notProjectCommands[c.Name()] {
+			addProjectFlags(c, g)
+		}
+	}
 	return root
+}
+
+// notProjectCommands are the top-level commands that do not act on the
+// project in the current folder.
+var notProjectCommands = map[string]bool{
+	"container": true, "image": true, "volume": true, "network": true, "system": true,
+	"version": true, "completion": true, "help": true, "info": true,
+}
+
+// addProjectFlags gives a top-level project command docker compose's
+// project selection flags. They are not persistent on the root: `rm -f`,
+// `logs -f` and `run -p` keep Docker Compose's meaning there, and the long
+// forms (--file, --project-name) always work. `berth -f x up` still works,
+// because cobra finds the command first and then parses every flag with
+// the command's own flag set.
+func addProjectFlags(c *cobra.Command, g *globals) {
+	short := func(s string) string {
+		if c.Flags().ShorthandLookup(s) != nil || c.PersistentFlags().ShorthandLookup(s) != nil {
+			return ""
+		}
+		return s
+	}
+	pf := c.PersistentFlags()
+	pf.StringArrayVarP(&g.Files, "file", short("f"), nil, "compose configuration files")
+	pf.StringVarP(&g.Project, "project-name", short("p"), "", "project name")
+	pf.StringVar(&g.ProjectDir, "project-directory", "", "alternate working directory (default: the first compose file's folder)")
+	pf.StringArrayVar(&g.EnvFiles, "env-file", nil, "alternate environment files")
+	pf.StringArrayVar(&g.Profiles, "profile", nil, "profiles to enable")
+	if c.Flags().Lookup("progress") == nil {
+		pf.StringVar(&g.Progress, "progress", "auto", "progress output: auto, tty, plain, quiet, json")
+	}
 }
 
 // usageError turns a flag or argument error into Docker's exit code 125

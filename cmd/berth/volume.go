@@ -30,21 +30,7 @@ func volStore(g *globals) (*volume.Store, error) {
 	return volume.New(volume.Options{Root: g.Layout().Volumes()})
 }
 
-// volShortF is "f", Docker's shorthand for --force, --filter and --format
-// of the volume commands, unless the root already takes -f as a persistent
-// flag (compose's --file), which would make cobra panic on the clash.
-//
-// INTEGRATOR: once -f is no longer persistent on the root, this always
-// returns "f" and can go.
-func volShortF(root *cobra.Command) string {
-	if root.PersistentFlags().ShorthandLookup("f") != nil {
-		return ""
-	}
-	return "f"
-}
-
 func addVolumeCommands(root *cobra.Command, g *globals) {
-	f := volShortF(root)
 	cmd := &cobra.Command{
 		Use:     "volume",
 		Short:   "Manage volumes",
@@ -52,8 +38,8 @@ func addVolumeCommands(root *cobra.Command, g *globals) {
 		Args:    cobra.NoArgs,
 		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	cmd.AddCommand(newVolumeCreateCmd(g), newVolumeLsCmd(g, f), newVolumeInspectCmd(g, f),
-		newVolumeRmCmd(g, f), newVolumePruneCmd(g, f))
+	cmd.AddCommand(newVolumeCreateCmd(g), newVolumeLsCmd(g), newVolumeInspectCmd(g),
+		newVolumeRmCmd(g), newVolumePruneCmd(g))
 	root.AddCommand(cmd)
 }
 
@@ -142,7 +128,7 @@ func newVolRow(v *volume.Volume) volRow {
 var volHeaders = map[string]string{"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
 	"Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "CreatedAt": "CREATED", "Size": "SIZE"}
 
-func newVolumeLsCmd(g *globals, shortF string) *cobra.Command {
+func newVolumeLsCmd(g *globals) *cobra.Command {
 	var o struct {
 		Quiet   bool
 		Format  string
@@ -182,7 +168,7 @@ func newVolumeLsCmd(g *globals, shortF string) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "only display volume names")
 	f.StringVar(&o.Format, "format", "", "output format: table, table TEMPLATE, json, or a Go template")
-	f.StringArrayVarP(&o.Filters, "filter", shortF, nil, "filter output (name=, label=, label!=, dangling=true|false, driver=)")
+	f.StringArrayVarP(&o.Filters, "filter", "f", nil, "filter output (name=, label=, label!=, dangling=true|false, driver=)")
 	return cmd
 }
 
@@ -334,7 +320,7 @@ func newVolInspect(v *volume.Volume) volInspect {
 	return vi
 }
 
-func newVolumeInspectCmd(g *globals, shortF string) *cobra.Command {
+func newVolumeInspectCmd(g *globals) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] VOLUME [VOLUME...]",
@@ -361,7 +347,7 @@ func newVolumeInspectCmd(g *globals, shortF string) *cobra.Command {
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", shortF, "", "format the output using a Go template, or json")
+	cmd.Flags().StringVarP(&format, "format", "f", "", "format the output using a Go template, or json")
 	return cmd
 }
 
@@ -389,7 +375,7 @@ func volPrintInspect(w io.Writer, format string, vols []volInspect) error {
 	return nil
 }
 
-func newVolumeRmCmd(g *globals, shortF string) *cobra.Command {
+func newVolumeRmCmd(g *globals) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:     "rm [OPTIONS] VOLUME [VOLUME...]",
@@ -416,11 +402,11 @@ func newVolumeRmCmd(g *globals, shortF string) *cobra.Command {
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().BoolVarP(&force, "force", shortF, false, "do not fail on volumes that do not exist")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not fail on volumes that do not exist")
 	return cmd
 }
 
-func newVolumePruneCmd(g *globals, shortF string) *cobra.Command {
+func newVolumePruneCmd(g *globals) *cobra.Command {
 	var o struct {
 		All, Force bool
 		Filters    []string
@@ -466,7 +452,7 @@ func newVolumePruneCmd(g *globals, shortF string) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&o.All, "all", "a", false, "remove all unused volumes, not just anonymous ones")
-	f.BoolVarP(&o.Force, "force", shortF, false, "do not prompt for confirmation")
+	f.BoolVarP(&o.Force, "force", "f", false, "do not prompt for confirmation")
 	f.StringArrayVar(&o.Filters, "filter", nil, "provide filter values (label=, label!=, all=true)")
 	return cmd
 }
