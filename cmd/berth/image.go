@@ -23,12 +23,7 @@ import (
 
 // imageInUse returns the check `image rm` and `image prune` use to refuse
 // removing an image a container uses.
-//
-// INTEGRATOR: replace with a check over the runtime's containers (any
-// container, running or not, whose image id is imageID).
-var imageInUse = func(g *globals) func(imageID string) bool {
-	return func(string) bool { return false }
-}
+var imageInUse = containerImageInUse
 
 func imgStore(g *globals) (*image.Store, error) {
 	return image.New(image.Options{Root: g.Layout().Images()})
