@@ -382,3 +382,27 @@ func TestAttachRestoresDeletedBridge(t *testing.T) {
 		t.Fatalf("masquerade rule not restored:\n%s", nat)
 	}
 }
+
+func TestCreateRefusesExistingDevice(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	name := "bt" + randID(t)[:10]
+	if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if l, err := netlink.LinkByName(name); err == nil {
+			netlink.LinkDel(l)
+		}
+	}()
+	_, err := m.Create(ctx, network.CreateOptions{Name: "adopt", Options: map[string]string{network.OptBridgeName: name}})
+	if !errors.Is(err, errdefs.ErrConflict) || !strings.Contains(err.Error(), name) {
+		t.Fatalf("create on existing device %s: %v, want ErrConflict naming it", name, err)
+	}
+	if _, err := netlink.LinkByName(name); err != nil {
+		t.Fatalf("the existing device was touched: %v", err)
+	}
+	if nets, _ := m.List(ctx); len(nets) != 0 {
+		t.Fatalf("networks after a refused create: %+v", nets)
+	}
+}

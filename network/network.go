@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/layout"
 )
@@ -145,6 +147,12 @@ func (m *Manager) create(ctx context.Context, o CreateOptions, bridge string) (*
 	n, err := m.newNetwork(st, o, bridge)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := netlink.LinkByName(n.Bridge); err == nil {
+		// Never adopt (and later delete) a device berth did not make, such
+		// as docker0 or another root's bridge.
+		return nil, fmt.Errorf("network %q: device %s exists already: pick another bridge name, or remove the device if it is a leftover (ip link delete %s): %w",
+			o.Name, n.Bridge, n.Bridge, errdefs.ErrConflict)
 	}
 	if err := setupNetwork(ctx, n); err != nil {
 		teardownNetwork(context.WithoutCancel(ctx), n)
