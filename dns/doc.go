@@ -51,6 +51,20 @@
 // from the host's network namespace, so a loopback resolver such as
 // systemd-resolved's 127.0.0.53 works.
 //
+// # Serving
+//
+// Each gateway gets one UDP socket per CPU, bound with SO_REUSEPORT (the
+// kernel spreads clients over them), IP_FREEBIND (the bridge may get its
+// address after the snapshot names it) and a 4 MiB receive buffer, plus a
+// TCP listener (miekg/dns). A UDP socket is served by one goroutine that
+// blocks in recvmmsg, answers the batch and sends the answers with one
+// sendmmsg; the common query (A or AAAA for a berth name, optionally with
+// EDNS0) is answered straight from the packet bytes without allocating,
+// anything else goes through the handler chain in its own goroutine.
+// Measured here this uses less than half the CPU per query of a plain
+// miekg/dns server (the way Docker's embedded resolver is built); see
+// bench/dns.
+//
 // # Process
 //
 // Serve holds the flock dns.lock for its whole life and writes dns.pid
@@ -58,5 +72,18 @@
 // serial of the last loaded snapshot) after each reload. It exits by
 // itself when the snapshot has listed no network for a few seconds. Ensure
 // starts the server, detached, when no process holds dns.lock, which also
-// covers a server that was SIGKILLed; Stop terminates it.
+// covers a server that was SIGKILLed; Stop terminates it, and StopIfIdle
+// does so only when the snapshot lists no network.
+//
+// # Use from the engine
+//
+//	dir := layout.DNS()
+//	up, _ := dns.UpstreamsFromEnv()          // optional: keep BERTH_DNS_UPSTREAM across restarts
+//	dns.Update(ctx, dir, func(s *dns.Snapshot) error { ...; s.Upstreams = up; return nil })
+//	dns.Ensure(ctx, dir, []string{self, "--root", root, "__dns"})  // returns once the records are served
+//
+// The snapshot must list every network whose containers should resolve
+// names (the server listens only on those gateways) and, for each
+// endpoint, a Record with the container name, its aliases and, for
+// compose, the service name.
 package dns

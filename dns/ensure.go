@@ -168,3 +168,18 @@ func readPid(dir string) (int, error) {
 	}
 	return strconv.Atoi(strings.TrimSpace(string(data)))
 }
+
+// StopIfIdle stops the server when the stored snapshot lists no network
+// (it would exit by itself a few seconds later; callers that remove the
+// last network and then check that nothing is left call this). It
+// reports whether the snapshot was idle.
+func StopIfIdle(ctx context.Context, dir string) (bool, error) {
+	s, err := ReadSnapshot(dir)
+	if err != nil {
+		return false, err
+	}
+	if len(s.Networks) > 0 {
+		return false, nil
+	}
+	return true, Stop(ctx, dir)
+}

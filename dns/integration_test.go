@@ -249,11 +249,21 @@ func TestIntegrationEnsureRestartsKilledServer(t *testing.T) {
 	resolves(t, "web.", n1.ClientIP)
 	resolves(t, "outside.test.", "198.51.100.77")
 
-	if err := Stop(context.Background(), dir); err != nil {
+	// Networks remain: StopIfIdle leaves the server alone.
+	if idle, err := StopIfIdle(context.Background(), dir); err != nil || idle || !running(dir) {
+		t.Fatalf("StopIfIdle with a network: idle=%v err=%v running=%v", idle, err, running(dir))
+	}
+	if err := WriteSnapshot(dir, Snapshot{}); err != nil {
 		t.Fatal(err)
 	}
+	if idle, err := StopIfIdle(context.Background(), dir); err != nil || !idle {
+		t.Fatalf("StopIfIdle without networks: idle=%v err=%v", idle, err)
+	}
 	if running(dir) {
-		t.Fatal("server still running after Stop")
+		t.Fatal("server still running after StopIfIdle")
+	}
+	if err := Stop(context.Background(), dir); err != nil {
+		t.Fatalf("Stop without a server: %v", err)
 	}
 	if left := socketInodes(t, n1.Gateway, 53); len(left) != 0 {
 		t.Fatalf("sockets of the stopped server remain: %v", left)
