@@ -14,8 +14,28 @@ import (
 	"github.com/berth/berth/internal/errdefs"
 )
 
-// pollInterval is how often waits re-read a container's state.
-const pollInterval = 10 * time.Millisecond
+// pollInterval is the longest a wait sleeps between reads of a container's
+// state; waits start polling at 1 ms and back off to it.
+const pollInterval = 20 * time.Millisecond
+
+// poller sleeps between polls: 1 ms at first, doubling up to pollInterval.
+type poller struct{ d time.Duration }
+
+// wait sleeps the next interval or returns ctx's error.
+func (p *poller) wait(ctx context.Context) error {
+	if p.d == 0 {
+		p.d = time.Millisecond
+	}
+	t := time.NewTimer(p.d)
+	defer t.Stop()
+	p.d = min(p.d*2, pollInterval)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // Stop sends the container's stop signal (Spec.StopSignal, default SIGTERM)
 // to its init and SIGKILL once timeout passed (nil: Spec.StopTimeout, else
@@ -87,8 +107,7 @@ func (m *Manager) killAndWait(ctx context.Context, id string) error {
 
 // waitNotRunning polls until the container is not running (or its monitor died).
 func (m *Manager) waitNotRunning(ctx context.Context, id string) error {
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
+	var p poller
 	for {
 		c, err := m.load(id)
 		if err != nil {
@@ -98,10 +117,8 @@ func (m *Manager) waitNotRunning(ctx context.Context, id string) error {
 		if !c.State.Running() {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+		if err := p.wait(ctx); err != nil {
+			return err
 		}
 	}
 }
@@ -167,8 +184,8 @@ func (m *Manager) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 	m.removeCgroups(c.ID)
 	// Let the monitor finish its own clean-up.
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	for m.monitorAlive(c.ID) && wctx.Err() == nil {
-		time.Sleep(pollInterval)
+	var p poller
+	for m.monitorAlive(c.ID) && p.wait(wctx) == nil {
 	}
 	cancel()
 	os.RemoveAll(m.lcDir(c.ID))
@@ -201,8 +218,7 @@ func (m *Manager) Wait(ctx context.Context, ref string, condition string) (int, 
 	if err != nil {
 		return -1, err
 	}
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
+	var p poller
 	last := c // next-exit: an exit after this state
 	for {
 		switch condition {
@@ -218,10 +234,8 @@ func (m *Manager) Wait(ctx context.Context, ref string, condition string) (int, 
 		default:
 			return -1, fmt.Errorf("invalid wait condition %q: use not-running, next-exit or removed: %w", condition, errdefs.ErrInvalidArgument)
 		}
-		select {
-		case <-ctx.Done():
-			return -1, ctx.Err()
-		case <-t.C:
+		if err := p.wait(ctx); err != nil {
+			return -1, err
 		}
 		cur, err := m.load(c.ID)
 		if errdefs.IsNotFound(err) {

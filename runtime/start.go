@@ -126,7 +126,7 @@ func parseReport(line string) error {
 	classes := map[string]error{"notfound": ErrCommandNotFound, "notexec": ErrNotExecutable,
 		"invalid": errdefs.ErrInvalidArgument, "conflict": errdefs.ErrConflict}
 	if class, ok := classes[kind]; ok {
-		return fmt.Errorf("%s: %w", msg, class)
+		return fmt.Errorf("%s: %w", strings.TrimSuffix(msg, ": "+class.Error()), class)
 	}
 	return errors.New(msg)
 }
