@@ -17,10 +17,9 @@ import (
 // UDP sockets sharing the port through SO_REUSEPORT (one reader each, so
 // the kernel spreads queries over the cores) and one TCP server.
 type listener struct {
-	gw   [4]byte
-	udp  []*rawUDP
-	tcp  *dns.Server
-	done chan struct{}
+	gw  [4]byte
+	udp []*rawUDP
+	tcp *dns.Server
 }
 
 // listenControl sets SO_REUSEPORT (several UDP readers on one port) and
@@ -39,20 +38,14 @@ func listenControl(network, address string, c syscall.RawConn) error {
 	return serr
 }
 
-// udpReadBuffer is the receive buffer asked for each UDP socket: room for
-// tens of thousands of queries, so a reader descheduled for a few
-// milliseconds on a busy host drops none.
-const udpReadBuffer = 4 << 20
-
 // openListener binds gw:port over UDP (nUDP sockets) and TCP and starts
 // serving with h.
 func openListener(ctx context.Context, gw [4]byte, port, nUDP int, h *netHandler) (*listener, error) {
 	addr := netip.AddrPortFrom(netip.AddrFrom4(gw), uint16(port)).String()
-	// Serving starts only once every socket is bound, so a failed bind
-	// leaves no goroutine behind; close() of an unserved socket must not
-	// wait for one.
+	// UDP serving starts only once every socket is bound: a failed bind
+	// leaves no goroutine behind.
 	lc := net.ListenConfig{Control: listenControl}
-	l := &listener{gw: gw, done: make(chan struct{})}
+	l := &listener{gw: gw}
 	fail := func(err error) (*listener, error) {
 		l.close()
 		return nil, fmt.Errorf("dns listener %s: %w", addr, err)
@@ -97,9 +90,6 @@ func (l *listener) close() {
 		cancel()
 	}
 }
-
-// batch is how many datagrams one recvmmsg/sendmmsg moves.
-const batch = 32
 
 // udpWriter is the dns.ResponseWriter of one UDP query.
 type udpWriter struct {

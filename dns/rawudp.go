@@ -12,6 +12,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+const (
+	// batch is how many datagrams one recvmmsg/sendmmsg moves.
+	batch = 32
+	// udpReadBuffer is the receive buffer asked for each UDP socket: room
+	// for thousands of queries, so a reader descheduled for a few
+	// milliseconds on a busy host drops none.
+	udpReadBuffer = 4 << 20
+)
+
 // rawUDP is one UDP socket served C-style: a goroutine blocks in
 // recvmmsg(MSG_WAITFORONE) on a blocking socket, answers the batch and
 // sends the answers with one sendmmsg. Compared with Go's netpoller
