@@ -130,53 +130,51 @@ func (e *Engine) exitedCommand(id string) []string {
 	return append(append([]string{}, e.Self...), "__exited", id)
 }
 
-// RefreshDNS recomputes the DNS records from the networks' endpoints of
-// running containers and hands them to the DNS server (started when a
-// network with containers exists).
-func (e *Engine) RefreshDNS(ctx context.Context) error { return e.refreshDNS(ctx, "") }
-
-// refreshDNS is RefreshDNS counting container starting as running.
-func (e *Engine) refreshDNS(ctx context.Context, starting string) error {
-	nets, err := e.Networks.List(ctx)
-	if err != nil {
-		return err
-	}
-	eps, err := e.Networks.Endpoints(ctx, "")
-	if err != nil {
-		return err
-	}
-	cs, err := e.Runtime.List(ctx)
-	if err != nil {
-		return err
-	}
-	running := map[string]bool{starting: true}
-	for _, c := range cs {
-		running[c.ID] = c.State.Running()
-	}
-	var s dns.Snapshot
-	for _, n := range nets {
-		if n.Name == "bridge" {
-			continue // like Docker: no name resolution on the default bridge
+// RefreshDNS recomputes the DNS records from the networks' endpoints and
+// hands them to the DNS server (started when a user network exists).
+// Endpoints live from a container's start until it stopped for good, so
+// they are exactly the names that should resolve. The records are
+// computed under the snapshot's lock: of two berth processes refreshing
+// at once, the later one sees the other's endpoints.
+func (e *Engine) RefreshDNS(ctx context.Context) error {
+	userNets := 0
+	err := dns.Update(ctx, e.Layout.DNS(), func(s *dns.Snapshot) error {
+		nets, err := e.Networks.List(ctx)
+		if err != nil {
+			return err
 		}
-		s.Networks = append(s.Networks, dns.NetworkView{Name: n.Name, Gateway: n.Gateway, Subnet: n.Subnet})
-	}
-	for _, ep := range eps {
-		if !running[ep.ContainerID] || ep.Network == "bridge" {
-			continue
+		eps, err := e.Networks.Endpoints(ctx, "")
+		if err != nil {
+			return err
 		}
-		names := append([]string{ep.ContainerName, ep.ContainerID[:12]}, ep.Aliases...)
-		s.Records = append(s.Records, dns.Record{Network: ep.Network, Names: names, IP: ep.IP})
-	}
-	if old, err := dns.ReadSnapshot(e.Layout.DNS()); err == nil {
-		s.Upstreams, s.Search = old.Upstreams, old.Search
-	}
-	if err := dns.WriteSnapshot(e.Layout.DNS(), s); err != nil {
-		return err
-	}
-	if len(s.Networks) == 0 {
+		s.Networks, s.Records = nil, nil
+		for _, n := range nets {
+			if n.Name == "bridge" {
+				continue // like Docker: no name resolution on the default bridge
+			}
+			s.Networks = append(s.Networks, dns.NetworkView{Name: n.Name, Gateway: n.Gateway, Subnet: n.Subnet})
+		}
+		for _, ep := range eps {
+			if ep.Network == "bridge" {
+				continue
+			}
+			names := append([]string{ep.ContainerName, shortID(ep.ContainerID)}, ep.Aliases...)
+			s.Records = append(s.Records, dns.Record{Network: ep.Network, Names: names, IP: ep.IP})
+		}
+		userNets = len(s.Networks)
 		return nil
+	})
+	if err != nil || userNets == 0 {
+		return err
 	}
 	return dns.Ensure(ctx, e.Layout.DNS(), e.dnsCommand())
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 func fileExists(p string) bool {

@@ -41,7 +41,7 @@ func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err err
 		return err
 	}
 	// Names resolve as soon as Start returns (and during a foreground run).
-	if err := e.refreshDNS(ctx, c.ID); err != nil {
+	if err := e.RefreshDNS(ctx); err != nil {
 		e.detach(ctx, c)
 		return fmt.Errorf("container %q: update DNS: %w", c.Name, err)
 	}
