@@ -68,12 +68,16 @@ func serve(ctx context.Context, dir string, opt serveOptions) error {
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return fmt.Errorf("dns directory %s: %w", dir, err)
 	}
-	lock, ok, err := lockfile.TryLock(filepath.Join(dir, serverLock))
+	// Wait a little: Ensure and Stop probe the lock by taking it for a
+	// moment, which must not make a starting server give up.
+	lctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	lock, err := lockfile.Lock(lctx, filepath.Join(dir, serverLock))
+	cancel()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("dns server for %s: %w: another server holds %s", dir, errdefs.ErrAlreadyExists, serverLock)
+	}
 	if err != nil {
 		return fmt.Errorf("dns server lock in %s: %w", dir, err)
-	}
-	if !ok {
-		return fmt.Errorf("dns server for %s: %w: another server holds %s", dir, errdefs.ErrAlreadyExists, serverLock)
 	}
 	defer lock.Unlock()
 	w, err := fsnotify.NewWatcher()
