@@ -71,13 +71,20 @@ func (m *Manager) Exec(ctx context.Context, ref string, spec ExecSpec) (int, err
 	}
 	var wg sync.WaitGroup
 	if console != nil {
-		master, err := utils.RecvFile(console)
+		master, err := recvFile(console)
 		if err != nil {
 			p.Signal(unix.SIGKILL)
 			p.Wait()
 			return -1, fmt.Errorf("container %s: exec: receive console: %w", c.Name, err)
 		}
 		defer master.Close()
+		if spec.Resize != nil {
+			go func() {
+				for ws := range spec.Resize {
+					unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: ws.Width, Row: ws.Height})
+				}
+			}()
+		}
 		if spec.Stdin != nil {
 			go io.Copy(master, spec.Stdin)
 		}

@@ -107,7 +107,8 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (*Container, error) {
 	if !namePattern.MatchString(spec.Name) {
 		return nil, fmt.Errorf("invalid container name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", spec.Name, errdefs.ErrInvalidArgument)
 	}
-	if _, err := toOCISpecCheck(spec); err != nil {
+	warnings, err := toOCISpecCheck(spec)
+	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", spec.Name, err)
 	}
 	nl, err := lockfile.Lock(ctx, filepath.Join(m.opts.Root, ".names.lock"))
@@ -125,7 +126,7 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (*Container, error) {
 		}
 		return nil, fmt.Errorf("container %q: %w", spec.Name, err)
 	}
-	c := &Container{ID: spec.ID, Name: spec.Name, Created: time.Now().UTC(), Spec: spec, State: State{Status: StatusCreated}}
+	c := &Container{ID: spec.ID, Name: spec.Name, Created: time.Now().UTC(), Spec: spec, State: State{Status: StatusCreated}, Warnings: warnings}
 	err = m.writeState(spec.ID, c.State)
 	if err == nil {
 		err = atomicfile.WriteJSON(m.configPath(spec.ID), storedConfig{Spec: spec, Created: c.Created}, 0o600)

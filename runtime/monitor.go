@@ -35,6 +35,8 @@ type monitor struct {
 	console *os.File       // the pty master, with a terminal
 	// consoleSock receives the pty master from libcontainer.
 	consoleSock *os.File
+	// winsize is the last size an attach client asked for (0 = none).
+	winsize unix.Winsize
 }
 
 // RunMonitor is the body of the monitor process of container id (started by

@@ -47,6 +47,9 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout *time.Duration) 
 		return err
 	}
 	if !c.State.Running() {
+		if c.State.Error == "monitor died" {
+			m.killOrphan(c.ID)
+		}
 		return nil
 	}
 	d := 10 * time.Second
@@ -176,12 +179,7 @@ func (m *Manager) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 			return err
 		}
 	}
-	// Kill anything left (a dead monitor leaves its container running).
-	if lc, err := libcontainer.Load(m.opts.LibcontainerRoot, c.ID); err == nil {
-		lc.Signal(unix.SIGKILL)
-		lc.Destroy()
-	}
-	m.removeCgroups(c.ID)
+	m.killOrphan(c.ID)
 	// Let the monitor finish its own clean-up.
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	var p poller
@@ -206,6 +204,15 @@ func (m *Manager) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 		return fmt.Errorf("container %s: remove: %w", c.Name, err)
 	}
 	return nil
+}
+
+// killOrphan kills and destroys what a dead monitor left running.
+func (m *Manager) killOrphan(id string) {
+	if lc, err := libcontainer.Load(m.opts.LibcontainerRoot, id); err == nil {
+		lc.Signal(unix.SIGKILL)
+		lc.Destroy()
+	}
+	m.removeCgroups(id)
 }
 
 func (m *Manager) lcDir(id string) string { return m.opts.LibcontainerRoot + "/" + id }

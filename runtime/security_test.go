@@ -78,10 +78,15 @@ func TestCapDropAndPrivileged(t *testing.T) {
 	if !strings.Contains(out, "CapEff:\t0000000000000021") {
 		t.Fatalf("cap-drop ALL + chown,kill: %q", out)
 	}
-	spec = testSpec(layers, "sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs none /mnt/x && echo MOUNTED")
+	spec = testSpec(layers, "sh", "-c", "mkdir -p /mnt/x && mount -t tmpfs none /mnt/x && echo MOUNTED; test -c /dev/kmsg && echo DEVICES")
 	spec.Security.Privileged = true
-	if code, out := output(t, m, spec); code != 0 || !strings.Contains(out, "MOUNTED") {
-		t.Fatalf("privileged cannot mount: %d %q", code, out)
+	if code, out := output(t, m, spec); code != 0 || !strings.Contains(out, "MOUNTED") || !strings.Contains(out, "DEVICES") {
+		t.Fatalf("privileged cannot mount or lacks host devices: %d %q", code, out)
+	}
+	spec = testSpec(layers, "sh", "-c", "grep NoNewPrivs /proc/self/status; test -e /dev/kmsg && echo DEVICES")
+	spec.Security.NoNewPrivileges = true
+	if _, out := output(t, m, spec); !strings.Contains(out, "NoNewPrivs:\t1") || strings.Contains(out, "DEVICES") {
+		t.Fatalf("no-new-privileges: %q", out)
 	}
 }
 

@@ -2,15 +2,19 @@ package runtime
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/moby/profiles/seccomp"
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/cgroups"
+	devconfig "github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/errdefs"
 )
@@ -363,5 +367,48 @@ func libcontainerConfig(c *Container, rootfs string) (*configs.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container %s: config: %w", c.ID, err)
 	}
+	if c.Spec.Security.Privileged {
+		cfg.Devices = hostDevices() // like Docker's --privileged
+	}
 	return cfg, nil
+}
+
+// hostDevices lists the host's device nodes under /dev (not /dev/pts,
+// /dev/shm, /dev/mqueue: the container has its own).
+func hostDevices() []*devconfig.Device {
+	var out []*devconfig.Device
+	filepath.WalkDir("/dev", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			switch path {
+			case "/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/.lxc", "/dev/.udev":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if path == "/dev/console" {
+			return nil
+		}
+		var st unix.Stat_t
+		if unix.Lstat(path, &st) != nil {
+			return nil
+		}
+		var typ devconfig.Type
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFCHR:
+			typ = devconfig.CharDevice
+		case unix.S_IFBLK:
+			typ = devconfig.BlockDevice
+		default:
+			return nil
+		}
+		out = append(out, &devconfig.Device{
+			Rule: devconfig.Rule{Type: typ, Major: int64(unix.Major(st.Rdev)), Minor: int64(unix.Minor(st.Rdev)), Permissions: "rwm", Allow: true},
+			Path: path, FileMode: os.FileMode(st.Mode & 0o777), Uid: st.Uid, Gid: st.Gid,
+		})
+		return nil
+	})
+	return out
 }

@@ -69,12 +69,16 @@ func (mon *monitor) recvConsole(p *libcontainer.Process, wg *sync.WaitGroup) err
 	sock := mon.consoleSock
 	mon.consoleSock = nil
 	defer sock.Close()
-	master, err := utils.RecvFile(sock)
+	master, err := recvFile(sock)
 	if err != nil {
 		return fmt.Errorf("receive console: %w", err)
 	}
-	mon.console = master
-	mon.setStdin(master)
+	mon.stdinMu.Lock()
+	mon.console, mon.stdin = master, master
+	if mon.winsize.Col > 0 {
+		unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &mon.winsize)
+	}
+	mon.stdinMu.Unlock()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -115,8 +119,9 @@ func (mon *monitor) closeStdin() {
 func (mon *monitor) resize(w, h uint16) {
 	mon.stdinMu.Lock()
 	defer mon.stdinMu.Unlock()
+	mon.winsize = unix.Winsize{Col: w, Row: h}
 	if mon.console != nil {
-		unix.IoctlSetWinsize(int(mon.console.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: w, Row: h})
+		unix.IoctlSetWinsize(int(mon.console.Fd()), unix.TIOCSWINSZ, &mon.winsize)
 	}
 }
 
@@ -181,4 +186,32 @@ func ensureCwd(rootfs, cwd string, eu *execUser) error {
 		return fmt.Errorf("create working directory %q: %w", cwd, err)
 	}
 	return os.Chown(full, eu.UID, eu.GID)
+}
+
+// recvFile receives one file descriptor (the pty master libcontainer sends
+// on a console socket) from a unix socket.
+func recvFile(sock *os.File) (*os.File, error) {
+	name := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), name, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 && oobn == 0 {
+			return nil, fmt.Errorf("console socket closed before sending the terminal")
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			return nil, fmt.Errorf("console socket: unexpected control message: %v", err)
+		}
+		fds, err := unix.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) != 1 {
+			return nil, fmt.Errorf("console socket: expected one descriptor: %v", err)
+		}
+		return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
+	}
 }

@@ -193,6 +193,9 @@ type Container struct {
 	Created time.Time
 	Spec    Spec
 	State   State
+	// Warnings are Create's notes for the user (capabilities or ulimits the
+	// host cannot grant); not stored.
+	Warnings []string `json:"-"`
 }
 
 // StartOptions tune Start.
@@ -221,6 +224,8 @@ type ExecSpec struct {
 	Stderr io.Writer
 	// Detach starts the process and returns at once with exit code 0.
 	Detach bool
+	// Resize, with Tty, delivers window size changes.
+	Resize <-chan WindowSize
 }
 
 // AttachOptions are an attach client's streams. With a terminal, Stderr is
