@@ -214,35 +214,7 @@ func TestConcurrentAttachNeverDuplicatesIP(t *testing.T) {
 	var mu sync.Mutex
 	var ips []string
 	var wg sync.WaitGroup
-	var cmds []*exec.Cmd
-	prefix := randID(t)[:8]
-	t.Cleanup(func() { // the children's containers
-		for c := 0; c < children; c++ {
-			for i := 0; i < perChild; i++ {
-				id := fmt.Sprintf("%s-%d-%d", prefix, c, i)
-				m.DetachAll(ctx, id)
-				m.DeleteNetNS(ctx, id)
-			}
-		}
-	})
-	for c := 0; c < children; c++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "BERTH_NETTEST_CHILD=1", "NT_ROOT="+opts.Root, "NT_RUN="+opts.RunRoot,
-			"NT_NETNS="+opts.NetNSDir, "NT_PREFIX="+fmt.Sprintf("%s-%d", prefix, c), "NT_COUNT="+strconv.Itoa(perChild))
-		cmds = append(cmds, cmd)
-	}
-	outs := make([][]byte, children)
-	for i, cmd := range cmds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out, err := cmd.Output()
-			if err != nil {
-				t.Errorf("child %d: %v", i, err)
-			}
-			outs[i] = out
-		}()
-	}
+	waitChildren := startAttachChildren(t, m, opts, children, perChild)
 	for g := 0; g < goroutines; g++ {
 		id, path := newNetNS(t, m)
 		wg.Add(1)
@@ -259,9 +231,7 @@ func TestConcurrentAttachNeverDuplicatesIP(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	for _, out := range outs {
-		ips = append(ips, strings.Fields(string(out))...)
-	}
+	ips = append(ips, waitChildren()...)
 	if len(ips) != goroutines+children*perChild {
 		t.Fatalf("got %d addresses, want %d: %v", len(ips), goroutines+children*perChild, ips)
 	}
@@ -275,6 +245,49 @@ func TestConcurrentAttachNeverDuplicatesIP(t *testing.T) {
 	eps, err := m.Endpoints(ctx, "race")
 	if err != nil || len(eps) != len(ips) {
 		t.Fatalf("store has %d endpoints, want %d (%v)", len(eps), len(ips), err)
+	}
+}
+
+// startAttachChildren re-executes the test binary children times; each
+// child attaches perChild new namespaces to "race". The returned function
+// waits for them and returns the addresses they got. Their containers are
+// torn down at the end of the test.
+func startAttachChildren(t *testing.T, m *network.Manager, opts network.Options, children, perChild int) func() []string {
+	ctx := context.Background()
+	prefix := randID(t)[:8]
+	made.Lock()
+	for c := 0; c < children; c++ {
+		for i := 0; i < perChild; i++ {
+			id := fmt.Sprintf("%s-%d-%d", prefix, c, i)
+			made.containers = append(made.containers, id)
+			made.netns = append(made.netns, m.NetNSPath(id))
+			t.Cleanup(func() { m.DetachAll(ctx, id); m.DeleteNetNS(ctx, id) })
+		}
+	}
+	made.Unlock()
+	var wg sync.WaitGroup
+	outs := make([][]byte, children)
+	for c := 0; c < children; c++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "BERTH_NETTEST_CHILD=1", "NT_ROOT="+opts.Root, "NT_RUN="+opts.RunRoot,
+			"NT_NETNS="+opts.NetNSDir, "NT_PREFIX="+fmt.Sprintf("%s-%d", prefix, c), "NT_COUNT="+strconv.Itoa(perChild))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := cmd.Output()
+			if err != nil {
+				t.Errorf("child %d: %v", c, err)
+			}
+			outs[c] = out
+		}()
+	}
+	return func() []string {
+		wg.Wait()
+		var ips []string
+		for _, out := range outs {
+			ips = append(ips, strings.Fields(string(out))...)
+		}
+		return ips
 	}
 }
 
