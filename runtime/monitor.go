@@ -51,11 +51,8 @@ func RunMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks) 
 	debug.SetMemoryLimit(6 << 20)
 	rep := newReporter()
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	ml, err := lockfile.Lock(lctx, m.monitorLockPath(id))
-	cancel()
+	ml, err := lockMonitor(m.monitorLockPath(id))
 	if err != nil {
-		err = fmt.Errorf("container %s: another monitor is running: %w", id, errdefs.ErrConflict)
 		rep.failed(err)
 		return err
 	}
@@ -369,4 +366,22 @@ func (mon *monitor) finish(ctx context.Context) {
 	cmd := exec.CommandContext(hctx, mon.c.Spec.OnExit[0], mon.c.Spec.OnExit[1:]...)
 	cmd.Env = append(os.Environ(), "BERTH_CONTAINER_ID="+mon.c.ID)
 	cmd.Run()
+}
+
+// lockMonitor takes the monitor lock, held for the monitor's life. Get and
+// List probe it for a moment, so a few retries ride over that.
+func lockMonitor(path string) (*lockfile.Handle, error) {
+	for i := 0; ; i++ {
+		h, ok, err := lockfile.TryLock(path)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return h, nil
+		}
+		if i == 20 {
+			return nil, fmt.Errorf("container is already running (its monitor holds %s): %w", path, errdefs.ErrConflict)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

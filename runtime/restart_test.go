@@ -78,3 +78,32 @@ func TestMonitorKilled(t *testing.T) {
 	}
 	assertGone(t, m, c.ID, pid)
 }
+
+func TestStartAgain(t *testing.T) {
+	m, layers := newTestManager(t)
+	ctx := context.Background()
+	c := run(t, m, testSpec(layers, "sh", "-c", "echo run; exit 1"))
+	waitExit(t, m, c.ID)
+	eventually(t, "monitor exit", func() bool { return !m.monitorAlive(c.ID) })
+	if err := m.Start(ctx, c.ID, StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, m, c.ID)
+	if out, _ := logs(t, m, c.ID); out != "run\nrun\n" {
+		t.Fatalf("logs after two starts %q", out)
+	}
+	// Two concurrent starts of a long-running container: one monitor.
+	c2, _ := m.Create(ctx, testSpec(layers, "sleep", "100"))
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- m.Start(ctx, c2.ID, StartOptions{}) }()
+	}
+	e1, e2 := <-errs, <-errs
+	if e1 != nil || e2 != nil {
+		t.Fatalf("concurrent starts: %v / %v", e1, e2)
+	}
+	pids, err := m.Top(ctx, c2.ID)
+	if err != nil || len(pids) != 1 {
+		t.Fatalf("top after concurrent starts: %v %v", pids, err)
+	}
+}

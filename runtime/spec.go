@@ -299,10 +299,11 @@ func resources(sp Spec) *specs.LinuxResources {
 	return r
 }
 
+// swapAccounting reports whether a swap limit can be set (cgroup v2 ignores
+// it when swap is off; v1 needs memory.memsw.*).
 func swapAccounting() bool {
 	if cgroups.IsCgroup2UnifiedMode() {
-		_, err := os.Stat("/sys/fs/cgroup/" + cgroupParent)
-		return err == nil || os.IsNotExist(err)
+		return true
 	}
 	_, err := os.Stat("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
 	return err == nil

@@ -103,6 +103,9 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 		return fmt.Errorf("container %s: %s: %w", c.Name, msg, errdefs.ErrUnavailable)
 	}
 	if err := parseReport(line); err != nil {
+		if errors.Is(err, errdefs.ErrConflict) && m.monitorAlive(c.ID) && opts.Attach == nil {
+			return nil // a concurrent Start won: it is running
+		}
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	if session != nil {
