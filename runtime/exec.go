@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
 
@@ -30,17 +31,9 @@ func (m *Manager) Exec(ctx context.Context, ref string, spec ExecSpec) (int, err
 	if c.State.Status == StatusPaused {
 		return -1, fmt.Errorf("container %s is paused, unpause the container before exec: %w", c.Name, errdefs.ErrFailedPrecondition)
 	}
-	cwd, usr := spec.Cwd, spec.User
-	if cwd == "" {
-		cwd = c.Spec.Process.Cwd
-	}
-	if usr == "" {
-		usr = c.Spec.Process.User
-	}
-	env := append(append([]string(nil), c.Spec.Process.Env...), spec.Env...)
-	p, err := newProcess(c, m.rootfsDir(c.ID), spec.Args, env, cwd, usr, spec.Tty, false)
+	p, err := m.execProcess(c, spec)
 	if err != nil {
-		return -1, fmt.Errorf("container %s: exec: %w", c.Name, err)
+		return -1, err
 	}
 	var console *os.File
 	var closeAfter []*os.File
@@ -78,20 +71,7 @@ func (m *Manager) Exec(ctx context.Context, ref string, spec ExecSpec) (int, err
 			return -1, fmt.Errorf("container %s: exec: receive console: %w", c.Name, err)
 		}
 		defer master.Close()
-		if spec.Resize != nil {
-			go func() {
-				for ws := range spec.Resize {
-					unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: ws.Width, Row: ws.Height})
-				}
-			}()
-		}
-		if spec.Stdin != nil {
-			go io.Copy(master, spec.Stdin)
-		}
-		if spec.Stdout != nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); io.Copy(spec.Stdout, master) }()
-		}
+		pumpTerminal(master, spec, &wg)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -103,8 +83,42 @@ func (m *Manager) Exec(ctx context.Context, ref string, spec ExecSpec) (int, err
 	}()
 	ps, _ := p.Wait()
 	close(done)
-	if console != nil {
-		wg.Wait()
-	}
+	wg.Wait()
 	return exitStatus(ps), ctx.Err()
+}
+
+// pumpTerminal copies between an exec's terminal and the caller's streams.
+func pumpTerminal(master *os.File, spec ExecSpec, wg *sync.WaitGroup) {
+	if spec.Resize != nil {
+		go func() {
+			for ws := range spec.Resize {
+				unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Col: ws.Width, Row: ws.Height})
+			}
+		}()
+	}
+	if spec.Stdin != nil {
+		go io.Copy(master, spec.Stdin)
+	}
+	if spec.Stdout != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); io.Copy(spec.Stdout, master) }()
+	}
+}
+
+// execProcess builds an exec's process: Cwd and User default to the
+// container's, Env adds to its environment.
+func (m *Manager) execProcess(c *Container, spec ExecSpec) (*libcontainer.Process, error) {
+	cwd, usr := spec.Cwd, spec.User
+	if cwd == "" {
+		cwd = c.Spec.Process.Cwd
+	}
+	if usr == "" {
+		usr = c.Spec.Process.User
+	}
+	env := append(append([]string(nil), c.Spec.Process.Env...), spec.Env...)
+	p, err := newProcess(c, m.rootfsDir(c.ID), spec.Args, env, cwd, usr, spec.Tty, false)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: exec: %w", c.Name, err)
+	}
+	return p, nil
 }

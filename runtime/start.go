@@ -42,42 +42,11 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 	if m.opts.MonitorCommand == nil {
 		return fmt.Errorf("container %s: runtime has no MonitorCommand: %w", c.Name, errdefs.ErrFailedPrecondition)
 	}
-	r, w, err := os.Pipe()
+	next, kill, err := m.spawnMonitor(ctx, c, opts.Attach != nil)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	argv := m.opts.MonitorCommand(c.ID)
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.Env = append(os.Environ(), reportFDEnv+"=3")
-	if opts.Attach != nil {
-		cmd.Env = append(cmd.Env, waitAttachEnv+"=1")
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		return fmt.Errorf("container %s: start monitor: %w", c.Name, err)
-	}
-	go cmd.Wait() // reap it if this process outlives it
-
-	lines := make(chan string, 2)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	next := func() (string, bool, error) {
-		select {
-		case <-ctx.Done():
-			return "", false, ctx.Err()
-		case l, ok := <-lines:
-			return l, ok, nil
-		}
-	}
+	defer kill(false)
 	line, ok, err := next()
 	if err != nil {
 		return err
@@ -86,7 +55,7 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 	if ok && line == "listening" {
 		session, err = m.dialAttach(ctx, c, *opts.Attach)
 		if err != nil {
-			cmd.Process.Kill()
+			kill(true)
 			return err
 		}
 		defer session.close()
@@ -112,6 +81,54 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 		return session.run(ctx)
 	}
 	return nil
+}
+
+// spawnMonitor starts the monitor of c and returns a function reading its
+// report lines (ok false once the pipe closed) and a function that closes
+// the pipe and, with true, kills the monitor.
+func (m *Manager) spawnMonitor(ctx context.Context, c *Container, waitAttach bool) (func() (string, bool, error), func(bool), error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	argv := m.opts.MonitorCommand(c.ID)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Env = append(os.Environ(), reportFDEnv+"=3")
+	if waitAttach {
+		cmd.Env = append(cmd.Env, waitAttachEnv+"=1")
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("container %s: start monitor: %w", c.Name, err)
+	}
+	go cmd.Wait() // reap it if this process outlives it
+	lines := make(chan string, 2)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	next := func() (string, bool, error) {
+		select {
+		case <-ctx.Done():
+			return "", false, ctx.Err()
+		case l, ok := <-lines:
+			return l, ok, nil
+		}
+	}
+	kill := func(k bool) {
+		if k {
+			cmd.Process.Kill()
+		}
+		r.Close()
+	}
+	return next, kill, nil
 }
 
 // parseReport turns the monitor's report line into nil or an error.
