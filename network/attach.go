@@ -327,11 +327,13 @@ func (m *Manager) Detach(ctx context.Context, containerID, network string) error
 
 // DetachAll disconnects the container from every network.
 //
-// Teardown is fastest when DeleteNetNS ran first (and the container's
-// processes are gone): the kernel then destroys the veths together with the
-// namespace, in batches, and DetachAll only waits for them to vanish before
-// it releases the addresses. With the namespace still mounted, each veth is
-// deleted here, which costs a full kernel synchronisation per interface.
+// Either order of teardown works. With the namespace still mounted (Detach
+// before DeleteNetNS), each veth is deleted here. With the namespace already
+// deleted, the kernel destroys the veths with it, and DetachAll waits (up to
+// a second, then deletes them itself) before it releases the addresses, so
+// an address is never handed out while its old interface still exists.
+// Measured here, deleting the veths (Detach first) is the faster order,
+// also for many containers in parallel (bench/network).
 func (m *Manager) DetachAll(ctx context.Context, containerID string) error {
 	return m.detach(ctx, containerID, "")
 }

@@ -25,7 +25,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // a default route) and teardown, and reports the medians. Target: setup
 // under 10 ms. Teardown is measured in both orders: Detach then
 // DeleteNetNS (veth deleted by berth), and DeleteNetNS then DetachAll (veth
-// destroyed by the kernel with the namespace; what the engine should do).
+// destroyed by the kernel with the namespace, DetachAll waiting for it).
 func BenchmarkContainerNetwork(b *testing.B) {
 	for _, nsFirst := range []bool{false, true} {
 		name := "detach-first"
@@ -83,4 +83,59 @@ func teardownOne(ctx context.Context, m *network.Manager, id string, nsFirst boo
 		return err
 	}
 	return m.DeleteNetNS(ctx, id)
+}
+
+// BenchmarkTeardown20 tears down 20 attached containers at once (as
+// `compose down` does), in both orders, and reports the wall time per batch.
+func BenchmarkTeardown20(b *testing.B) {
+	for _, nsFirst := range []bool{false, true} {
+		name := "detach-first"
+		if nsFirst {
+			name = "netns-first"
+		}
+		b.Run(name, func(b *testing.B) { benchTeardownBatch(b, 20, nsFirst) })
+	}
+}
+
+func benchTeardownBatch(b *testing.B, n int, nsFirst bool) {
+	testutil.RequiresRoot(b)
+	ctx := context.Background()
+	l := layout.New(testutil.TempRoot(b))
+	m, err := network.New(network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	nw, err := m.Create(ctx, network.CreateOptions{Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Remove(ctx, nw.ID) })
+	var batches []time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ids := make([]string, n)
+		for j := range ids {
+			ids[j] = fmt.Sprintf("batch-%d-%d", i, j)
+			path, err := m.NewNetNS(ctx, ids[j])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := m.Attach(ctx, network.AttachOptions{ContainerID: ids[j], NetNSPath: path, Network: "bench"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		errs := make(chan error, n)
+		for _, id := range ids {
+			go func() { errs <- teardownOne(ctx, m, id, nsFirst) }()
+		}
+		for range ids {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+		batches = append(batches, time.Since(t0))
+	}
+	b.ReportMetric(ms(median(batches)), "batch-median-ms")
 }
