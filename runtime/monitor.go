@@ -16,7 +16,6 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
-	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/lockfile"
 )
 
@@ -380,7 +379,7 @@ func lockMonitor(path string) (*lockfile.Handle, error) {
 			return h, nil
 		}
 		if i == 20 {
-			return nil, fmt.Errorf("container is already running (its monitor holds %s): %w", path, errdefs.ErrConflict)
+			return nil, errAlreadyRunning
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

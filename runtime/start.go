@@ -16,7 +16,7 @@ import (
 
 // The monitor reports to Start on an inherited pipe (fd 3) with one line:
 // "started <pid>", or "error <kind> <message>" with kind one of notfound,
-// notexec, invalid, conflict, other. With StartOptions.Attach it first
+// notexec, invalid, conflict, running (another monitor has it), other. With StartOptions.Attach it first
 // writes "listening" once attach.sock accepts clients.
 const reportFDEnv = "BERTH_MONITOR_REPORT_FD"
 
@@ -72,7 +72,7 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 		return fmt.Errorf("container %s: %s: %w", c.Name, msg, errdefs.ErrUnavailable)
 	}
 	if err := parseReport(line); err != nil {
-		if errors.Is(err, errdefs.ErrConflict) && m.monitorAlive(c.ID) && opts.Attach == nil {
+		if errors.Is(err, errAlreadyRunning) && opts.Attach == nil {
 			return nil // a concurrent Start won: it is running
 		}
 		return fmt.Errorf("container %s: %w", c.Name, err)
@@ -144,7 +144,7 @@ func parseReport(line string) error {
 	}
 	kind, msg, _ := strings.Cut(rest, " ")
 	classes := map[string]error{"notfound": ErrCommandNotFound, "notexec": ErrNotExecutable,
-		"invalid": errdefs.ErrInvalidArgument, "conflict": errdefs.ErrConflict}
+		"invalid": errdefs.ErrInvalidArgument, "conflict": errdefs.ErrConflict, "running": errAlreadyRunning}
 	if class, ok := classes[kind]; ok {
 		return fmt.Errorf("%s: %w", strings.TrimSuffix(msg, ": "+class.Error()), class)
 	}
@@ -154,6 +154,8 @@ func parseReport(line string) error {
 // reportKind is the report kind of a start error.
 func reportKind(err error) string {
 	switch {
+	case errors.Is(err, errAlreadyRunning):
+		return "running"
 	case errors.Is(err, ErrCommandNotFound):
 		return "notfound"
 	case errors.Is(err, ErrNotExecutable):
@@ -165,6 +167,9 @@ func reportKind(err error) string {
 	}
 	return "other"
 }
+
+// errAlreadyRunning: another monitor runs the container.
+var errAlreadyRunning = fmt.Errorf("container is already running: %w", errdefs.ErrConflict)
 
 // reporter is the monitor's end of the report pipe.
 type reporter struct{ f *os.File }
