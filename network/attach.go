@@ -354,22 +354,20 @@ func (m *Manager) detach(ctx context.Context, containerID, networkID string) err
 	if len(eps) == 0 {
 		return nil
 	}
-	var dying []string
+	var live, dying []string
 	for _, e := range eps {
 		if isNetNS(e.NetNSPath) {
-			if err := deleteLink(e.HostIfName); err != nil {
-				return fmt.Errorf("detach %s from network %q: %w", e.displayName(), e.Network, err)
-			}
+			live = append(live, e.HostIfName)
 		} else {
 			dying = append(dying, e.HostIfName)
 		}
 	}
-	// The namespace is gone: its veths go with it. Wait for that (bounded),
-	// so an address is never released while its interface still exists.
-	for _, name := range waitLinksGone(ctx, dying, time.Second) {
-		if err := deleteLink(name); err != nil {
-			return fmt.Errorf("detach %s: %w", shortID(containerID), err)
-		}
+	// Where the namespace is gone, its veths go with it. Wait for that
+	// (bounded), so an address is never released while its interface
+	// still exists.
+	live = append(live, waitLinksGone(ctx, dying, time.Second)...)
+	if err := deleteLinks(live); err != nil {
+		return fmt.Errorf("detach %s: %w", shortID(containerID), err)
 	}
 	st, unlock, err := m.lockState(ctx)
 	if err != nil {

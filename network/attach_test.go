@@ -403,3 +403,48 @@ func TestTeardownAfterDeleteNetNS(t *testing.T) {
 		t.Fatalf("endpoints after DetachAll: %+v, %v", eps, err)
 	}
 }
+
+// TestParallelDetachAll tears down many containers at once (their veths go
+// in batches) and leaves other devices alone.
+func TestParallelDetachAll(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	n := createNet(t, m, network.CreateOptions{Name: "par"})
+	foreign := "bt" + randID(t)[:10]
+	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: foreign}, PeerName: foreign + "p"}); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if l, err := netlink.LinkByName(foreign); err == nil {
+			netlink.LinkDel(l)
+		}
+	}()
+	var ids []string
+	for i := 0; i < 12; i++ {
+		id, path := newNetNS(t, m)
+		attach(t, m, id, path, "par")
+		ids = append(ids, id)
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.DetachAll(ctx, id); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if _, err := netlink.LinkByName(network.HostVethName(id, n.ID)); err == nil {
+			t.Errorf("veth of %s left after DetachAll", id[:12])
+		}
+	}
+	if eps, err := m.Endpoints(ctx, "par"); err != nil || len(eps) != 0 {
+		t.Fatalf("endpoints after DetachAll: %d, %v", len(eps), err)
+	}
+	if _, err := netlink.LinkByName(foreign); err != nil {
+		t.Fatalf("a device berth did not make was deleted: %v", err)
+	}
+}

@@ -32,12 +32,27 @@ const (
 // chains: those are global to the host, not to one root.
 var HostLockPath = "/run/berth-network.lock"
 
-func lockHost(ctx context.Context) (*lockfile.Handle, error) {
+// hostLock is the held host-wide lock.
+type hostLock struct {
+	l  *lockfile.Handle
+	mu *sync.RWMutex
+}
+
+// Unlock releases the host lock.
+func (h *hostLock) Unlock() {
+	h.l.Unlock()
+	h.mu.Unlock()
+}
+
+func lockHost(ctx context.Context) (*hostLock, error) {
+	mu := processLock(HostLockPath)
+	mu.Lock()
 	l, err := lockfile.Lock(ctx, HostLockPath)
 	if err != nil {
+		mu.Unlock()
 		return nil, fmt.Errorf("lock %s: %w", HostLockPath, err)
 	}
-	return l, nil
+	return &hostLock{l: l, mu: mu}, nil
 }
 
 var (

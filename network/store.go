@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/berth/berth/internal/atomicfile"
 	"github.com/berth/berth/internal/lockfile"
@@ -39,23 +40,52 @@ type epRecord struct {
 func (m *Manager) statePath() string { return filepath.Join(m.opts.Root, "networks.json") }
 func (m *Manager) lockPath() string  { return filepath.Join(m.opts.Root, "networks.lock") }
 
+// storeMu queues the goroutines of this process for a store's flock, so
+// that only one of them at a time polls it (lockfile backs off up to 50 ms
+// between attempts, which a crowd of goroutines turns into long waits).
+var storeMu struct {
+	sync.Mutex
+	byPath map[string]*sync.RWMutex
+}
+
+func processLock(path string) *sync.RWMutex {
+	storeMu.Lock()
+	defer storeMu.Unlock()
+	if storeMu.byPath == nil {
+		storeMu.byPath = map[string]*sync.RWMutex{}
+	}
+	mu, ok := storeMu.byPath[path]
+	if !ok {
+		mu = &sync.RWMutex{}
+		storeMu.byPath[path] = mu
+	}
+	return mu
+}
+
 // lockState takes the store lock and reads the state. The caller must call
 // the returned unlock function.
 func (m *Manager) lockState(ctx context.Context) (*state, func(), error) {
+	mu := processLock(m.lockPath())
+	mu.Lock()
 	l, err := lockfile.Lock(ctx, m.lockPath())
 	if err != nil {
+		mu.Unlock()
 		return nil, nil, fmt.Errorf("lock network store %s: %w", m.opts.Root, err)
 	}
+	unlock := func() { l.Unlock(); mu.Unlock() }
 	st, err := m.readStateLocked()
 	if err != nil {
-		l.Unlock()
+		unlock()
 		return nil, nil, err
 	}
-	return st, func() { l.Unlock() }, nil
+	return st, unlock, nil
 }
 
 // readState reads the state under a shared lock.
 func (m *Manager) readState(ctx context.Context) (*state, error) {
+	mu := processLock(m.lockPath())
+	mu.RLock()
+	defer mu.RUnlock()
 	l, err := lockfile.RLock(ctx, m.lockPath())
 	if err != nil {
 		return nil, fmt.Errorf("lock network store %s: %w", m.opts.Root, err)
