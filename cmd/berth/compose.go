@@ -26,14 +26,12 @@ var composeBackend = func(ctx context.Context, g *globals) (compose.Backend, err
 	return enginebackend.New(e), nil
 }
 
-// composeAttach streams the logs of the project's containers into mux until
-// ctx ends or every container has stopped (`up` without -d, `logs -f`).
-//
-// INTEGRATOR: replace with the engine's log following; nil means not wired.
-var composeAttach func(ctx context.Context, g *globals, project string, services []string, o composeLogsOptions, mux *compose.LogMux) error
-
 func addComposeCommands(root *cobra.Command, g *globals) {
-	root.AddCommand(newComposeConfigCmd(g), newComposeUpCmd(g), newComposeDownCmd(g), newComposeCreateCmd(g))
+	short := shortF(root)
+	root.AddCommand(newComposeConfigCmd(g), newComposeUpCmd(g), newComposeDownCmd(g), newComposeCreateCmd(g),
+		newComposePsCmd(g), newComposeLogsCmd(g, short), newComposeStartCmd(g), newComposeStopCmd(g),
+		newComposeRestartCmd(g), newComposeRmCmd(g, short), newComposeKillCmd(g),
+		newComposePauseCmd(g, true), newComposePauseCmd(g, false))
 	for _, c := range composePendingCmds(root, g) {
 		root.AddCommand(c)
 	}
@@ -195,12 +193,10 @@ func parseScale(flags []string) (map[string]int, error) {
 }
 
 // progressWriter returns the writer --progress selects, on stderr.
+func isTTY(f *os.File) bool { return term.IsTerminal(f.Fd()) }
+
 func progressWriter(g *globals, errw io.Writer, title string) (compose.ProgressWriter, error) {
-	tty := false
-	if f, ok := errw.(*os.File); ok {
-		tty = term.IsTerminal(f.Fd())
-	}
-	return compose.NewProgressWriter(errw, g.Progress, tty, title)
+	return compose.NewProgressWriter(errw, g.Progress, composeIsTerminal(errw), title)
 }
 
 func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []string, o composeUpOptions, timeoutSet bool) error {
@@ -215,9 +211,6 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 	}
 	if o.Build {
 		return fmt.Errorf("up --build: building images is not wired yet: build with 'berth image build' first: %w", errdefs.ErrNotImplemented)
-	}
-	if !o.Detach && composeAttach == nil {
-		return fmt.Errorf("attached up (log streaming) is not wired yet: use up -d and logs: %w", errdefs.ErrNotImplemented)
 	}
 	scale, err := parseScale(o.Scale)
 	if err != nil {
@@ -262,8 +255,7 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 	if o.Detach {
 		return nil
 	}
-	mux := compose.NewLogMux(c.OutOrStdout(), compose.LogOptions{NoColor: o.NoColor, NoPrefix: o.NoLogPrefix, Timestamps: o.Timestamps})
-	return composeAttach(ctx, g, p.Name, services, composeLogsOptions{Follow: true, Timestamps: o.Timestamps, Tail: "all"}, mux)
+	return attachUp(ctx, g, c, p, b, services, o)
 }
 
 type composeDownOptions struct {
@@ -385,17 +377,8 @@ func composePendingCmds(root *cobra.Command, g *globals) []*cobra.Command {
 		return c
 	}
 	return []*cobra.Command{
-		mk("ps [OPTIONS] [SERVICE...]", "List the project's containers", bindPs),
-		mk("logs [OPTIONS] [SERVICE...]", "View output from the project's containers", func(c *cobra.Command) { bindLogs(c, shortF(root)) }),
 		mk("exec [OPTIONS] SERVICE COMMAND [ARGS...]", "Execute a command in a running service container", bindExec),
 		mk("run [OPTIONS] SERVICE [COMMAND] [ARGS...]", "Run a one-off command on a service", bindRun),
-		mk("start [SERVICE...]", "Start the project's existing containers", nil),
-		mk("stop [OPTIONS] [SERVICE...]", "Stop the project's containers", bindTimeout),
-		mk("restart [OPTIONS] [SERVICE...]", "Restart the project's containers", bindRestart),
-		mk("kill [OPTIONS] [SERVICE...]", "Force stop the project's containers", bindKill),
-		mk("rm [OPTIONS] [SERVICE...]", "Remove the project's stopped containers", func(c *cobra.Command) { bindRm(c, shortF(root)) }),
-		mk("pause [SERVICE...]", "Pause the project's containers", nil),
-		mk("unpause [SERVICE...]", "Unpause the project's containers", nil),
 		mk("top [SERVICE...]", "Display the running processes", nil),
 		mk("port [OPTIONS] SERVICE PRIVATE_PORT", "Print the public port for a port binding", bindPort),
 		mk("images [OPTIONS] [SERVICE...]", "List the images used by the project's containers", bindImages),
@@ -413,30 +396,6 @@ type composePsOptions struct {
 	All, Quiet, Services bool
 	Status, Filter       []string
 	Format               string
-}
-
-func bindPs(c *cobra.Command) {
-	o := &composePsOptions{}
-	f := c.Flags()
-	f.BoolVarP(&o.All, "all", "a", false, "show all stopped containers")
-	f.BoolVarP(&o.Quiet, "quiet", "q", false, "only display ids")
-	f.BoolVar(&o.Services, "services", false, "display services")
-	f.StringArrayVar(&o.Status, "status", nil, "filter services by status: created, restarting, running, removing, paused, exited, dead")
-	f.StringArrayVar(&o.Filter, "filter", nil, "filter services by a property (status=running)")
-	f.StringVar(&o.Format, "format", "table", "format the output: table, json or a Go template")
-}
-
-func bindLogs(c *cobra.Command, short string) {
-	o := &composeLogsOptions{}
-	f := c.Flags()
-	f.BoolVarP(&o.Follow, "follow", short, false, "follow log output")
-	f.BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")
-	f.StringVarP(&o.Tail, "tail", "n", "all", "number of lines to show from the end of the logs for each container")
-	f.StringVar(&o.Since, "since", "", "show logs since timestamp (2013-01-02T13:23:37Z) or relative (42m)")
-	f.StringVar(&o.Until, "until", "", "show logs before a timestamp or relative")
-	f.BoolVar(&o.NoColor, "no-color", false, "produce monochrome output")
-	f.BoolVar(&o.NoLogPrefix, "no-log-prefix", false, "don't print a prefix in logs")
-	f.IntVar(&o.Index, "index", 0, "index of the container if the service has multiple replicas")
 }
 
 type composeExecOptions struct {
@@ -485,31 +444,6 @@ func bindRun(c *cobra.Command) {
 	f.StringVar(&o.Entrypoint, "entrypoint", "", "override the entrypoint of the image")
 	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container")
 	f.StringVarP(&o.User, "user", "u", "", "run as specified username or uid")
-}
-
-func bindTimeout(c *cobra.Command) {
-	var t int
-	c.Flags().IntVarP(&t, "timeout", "t", 10, "specify a shutdown timeout in seconds")
-}
-
-func bindRestart(c *cobra.Command) {
-	bindTimeout(c)
-	var noDeps bool
-	c.Flags().BoolVar(&noDeps, "no-deps", false, "don't restart dependent services")
-}
-
-func bindKill(c *cobra.Command) {
-	var sig string
-	var orphans bool
-	c.Flags().StringVarP(&sig, "signal", "s", "SIGKILL", "SIGNAL to send to the container")
-	c.Flags().BoolVar(&orphans, "remove-orphans", false, "remove containers for services not defined in the compose file")
-}
-
-func bindRm(c *cobra.Command, short string) {
-	var force, stop, volumes bool
-	c.Flags().BoolVarP(&force, "force", short, false, "don't ask to confirm removal")
-	c.Flags().BoolVarP(&stop, "stop", "s", false, "stop the containers, if required, before removing")
-	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove any anonymous volumes attached to containers")
 }
 
 func bindPort(c *cobra.Command) {

@@ -180,8 +180,8 @@ func Config(s compose.ContainerSpec) (engine.ContainerConfig, error) {
 		OpenStdin: s.StdinOpen, Tty: s.Tty,
 		Resources: engine.Resources{Memory: s.Resources.Memory, NanoCPUs: s.Resources.NanoCPUs, PidsLimit: s.Resources.Pids},
 	}
-	if s.ImageID != "" {
-		c.Image = s.ImageID // exactly the image the config hash was computed with
+	if c.Image == "" {
+		c.Image = s.ImageID
 	}
 	if s.Pid != "" || s.Ipc != "" {
 		return c, fmt.Errorf("service %q: pid and ipc modes are not supported by berth's engine yet: %w", s.Service, errdefs.ErrNotImplemented)
