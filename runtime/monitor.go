@@ -135,8 +135,14 @@ func (mon *monitor) loop(ctx context.Context) {
 			mon.failStart(ctx, err)
 			return
 		}
-		st, _ := mon.m.updateState(ctx, mon.c.ID, func(*State) {})
-		if !shouldRestart(mon.c.Spec.Restart, code, st) {
+		if err != nil { // a restart failed: record it, the policy decides
+			mon.m.updateState(ctx, mon.c.ID, func(s *State) {
+				s.Status, s.Pid, s.ExitCode, s.Error = StatusExited, 0, code, err.Error()
+				s.FinishedAt = time.Now().UTC()
+			})
+		}
+		cur, err := mon.m.load(mon.c.ID)
+		if err != nil || !shouldRestart(mon.c.Spec.Restart, code, cur.State) {
 			return
 		}
 		if time.Since(started) >= 10*time.Second {
@@ -221,7 +227,9 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	m.updateState(ctx, c.ID, func(s *State) {
 		s.Status, s.Pid, s.MonitorPid = StatusRunning, pid, os.Getpid()
 		s.StartedAt, s.ExitCode, s.Error, s.OOMKilled = time.Now().UTC(), 0, "", false
-		s.StoppedByUser = false
+		if first {
+			s.StoppedByUser = false // a Stop during a restart still holds
+		}
 		if c.Spec.Health != nil && !isHealthNone(c.Spec.Health) {
 			s.Health = &HealthState{Status: HealthStarting}
 		}
