@@ -59,17 +59,18 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (*Endpoint, error
 	if o.NetNSPath == "" {
 		return nil, fmt.Errorf("attach %s: no netns path: %w", shortID(o.ContainerID), errdefs.ErrInvalidArgument)
 	}
-	rec, n, route, existed, err := m.reserve(ctx, o)
+	res, err := m.reserve(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	if existed && linkInNetNS(rec.NetNSPath, rec.IfName) {
+	rec, n := res.rec, res.n
+	if res.existed && linkInNetNS(rec.NetNSPath, rec.IfName) {
 		ep := rec.Endpoint
 		return &ep, nil
 	}
-	if err := plumb(ctx, n, rec, route); err != nil {
+	if err := plumb(ctx, n, rec, res.route); err != nil {
 		deleteLink(rec.HostIfName)
-		if !existed {
+		if !res.existed {
 			m.release(context.WithoutCancel(ctx), rec)
 		}
 		return nil, fmt.Errorf("attach %s to network %q: %w", rec.displayName(), n.Name, err)
@@ -78,30 +79,57 @@ func (m *Manager) Attach(ctx context.Context, o AttachOptions) (*Endpoint, error
 	return &ep, nil
 }
 
+// reservation is an endpoint recorded by reserve.
+type reservation struct {
+	rec     *epRecord
+	n       *Network
+	route   bool // add the default route
+	existed bool // the endpoint was recorded before
+}
+
 // reserve records the endpoint and its address under the store lock.
-func (m *Manager) reserve(ctx context.Context, o AttachOptions) (rec *epRecord, n *Network, route, existed bool, err error) {
+func (m *Manager) reserve(ctx context.Context, o AttachOptions) (*reservation, error) {
 	st, unlock, err := m.lockState(ctx)
 	if err != nil {
-		return nil, nil, false, false, err
+		return nil, err
 	}
 	defer unlock()
 	r, err := resolve(st, o.Network)
 	if err != nil {
-		return nil, nil, false, false, err
+		return nil, err
 	}
 	nw := r.Network
 	if e, ok := r.Endpoints[o.ContainerID]; ok {
 		if refreshEndpoint(e, o) {
 			if err := m.writeStateLocked(st); err != nil {
-				return nil, nil, false, false, err
+				return nil, err
 			}
 		}
 		c := *e
-		return &c, &nw, !nw.Internal && !hasDefaultRoute(st, o.ContainerID, r.ID), true, nil
+		return &reservation{rec: &c, n: &nw, route: !nw.Internal && !hasDefaultRoute(st, o.ContainerID, r.ID), existed: true}, nil
 	}
+	rec, err := newEndpoint(st, r, o)
+	if err != nil {
+		return nil, err
+	}
+	route := !nw.Internal && !hasDefaultRoute(st, o.ContainerID, r.ID)
+	if o.IP == "" {
+		r.LastIP = rec.IP
+	}
+	r.Endpoints[o.ContainerID] = rec
+	if err := m.writeStateLocked(st); err != nil {
+		return nil, err
+	}
+	c := *rec
+	return &reservation{rec: &c, n: &nw, route: route}, nil
+}
+
+// newEndpoint allocates an address (and interface name, MAC) for a new
+// endpoint of the container on r. The store lock must be held.
+func newEndpoint(st *state, r *netRecord, o AttachOptions) (*epRecord, error) {
 	sn, gw, err := parseSubnet(&r.Network)
 	if err != nil {
-		return nil, nil, false, false, err
+		return nil, err
 	}
 	inUse := map[string]bool{}
 	for _, e := range r.Endpoints {
@@ -109,16 +137,16 @@ func (m *Manager) reserve(ctx context.Context, o AttachOptions) (rec *epRecord, 
 	}
 	ip, err := allocateIP(sn, gw, inUse, r.LastIP, o.IP)
 	if err != nil {
-		return nil, nil, false, false, fmt.Errorf("network %q: %w", r.Name, err)
+		return nil, fmt.Errorf("network %q: %w", r.Name, err)
 	}
 	mac := macFromIP(ip)
 	if o.MAC != "" {
 		if mac, err = net.ParseMAC(o.MAC); err != nil {
-			return nil, nil, false, false, fmt.Errorf("mac address %q: %w", o.MAC, errdefs.ErrInvalidArgument)
+			return nil, fmt.Errorf("mac address %q: %w", o.MAC, errdefs.ErrInvalidArgument)
 		}
 	}
 	ones, _ := sn.Mask.Size()
-	rec = &epRecord{
+	rec := &epRecord{
 		Endpoint: Endpoint{ContainerID: o.ContainerID, ContainerName: o.ContainerName, Network: r.Name,
 			NetworkID: r.ID, IfName: o.IfName, IP: ip.String(), Gateway: gw.String(), MAC: mac.String(),
 			PrefixLen: ones, Aliases: append([]string(nil), o.Aliases...)},
@@ -128,16 +156,7 @@ func (m *Manager) reserve(ctx context.Context, o AttachOptions) (rec *epRecord, 
 	if rec.IfName == "" {
 		rec.IfName = nextIfName(st, o.ContainerID)
 	}
-	route = !nw.Internal && !hasDefaultRoute(st, o.ContainerID, r.ID)
-	if o.IP == "" {
-		r.LastIP = rec.IP
-	}
-	r.Endpoints[o.ContainerID] = rec
-	if err := m.writeStateLocked(st); err != nil {
-		return nil, nil, false, false, err
-	}
-	c := *rec
-	return &c, &nw, route, false, nil
+	return rec, nil
 }
 
 // refreshEndpoint updates what a repeated Attach may change on an existing
