@@ -351,8 +351,10 @@ func (m *Manager) Detach(ctx context.Context, containerID, network string) error
 // deleted, the kernel destroys the veths with it, and DetachAll waits (up to
 // a second, then deletes them itself) before it releases the addresses, so
 // an address is never handed out while its old interface still exists.
-// Measured here, deleting the veths (Detach first) is the faster order,
-// also for many containers in parallel (bench/network).
+// Measured here (bench/network), Detach first is the faster order for one
+// container (~28 against ~35 ms); concurrent teardowns in one process are
+// batched into single link-group deletes either way (20 containers at once:
+// ~110 ms).
 func (m *Manager) DetachAll(ctx context.Context, containerID string) error {
 	return m.detach(ctx, containerID, "")
 }
