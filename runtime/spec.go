@@ -344,7 +344,11 @@ func seccompProfile(profile string, s *specs.Spec) (*specs.LinuxSeccomp, error) 
 	case "unconfined":
 		return nil, nil
 	case "":
-		return seccomp.GetDefaultProfile(s)
+		p, err := seccomp.GetDefaultProfile(s)
+		if p != nil {
+			p.Architectures = withoutX32(p.Architectures)
+		}
+		return p, err
 	default:
 		data, err := os.ReadFile(profile)
 		if err != nil {
@@ -411,5 +415,19 @@ func hostDevices() []*devconfig.Device {
 		})
 		return nil
 	})
+	return out
+}
+
+// withoutX32 drops the x32 ABI from a profile's architectures. Compiling it
+// costs ~20 ms per container start; without it libseccomp's x86_64 filter
+// refuses x32 system calls (bad-arch action), which kernels disable by
+// default anyway (syscall.x32). i386 binaries keep working.
+func withoutX32(arches []specs.Arch) []specs.Arch {
+	out := arches[:0:0]
+	for _, a := range arches {
+		if a != specs.ArchX32 {
+			out = append(out, a)
+		}
+	}
 	return out
 }
