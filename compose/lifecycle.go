@@ -87,3 +87,91 @@ func set(list []string) map[string]bool {
 	}
 	return m
 }
+
+// PlanRun prepares a one-off `run` of service: its networks and volumes,
+// and (unless noDeps) its dependencies started as `up` would, without
+// touching the service's own containers.
+func PlanRun(p *Project, obs Observed, service string, noDeps bool) (Plan, error) {
+	if err := checkServices(p, []string{service}); err != nil {
+		return Plan{}, err
+	}
+	plan, err := PlanUp(p, obs, PlanOptions{Services: []string{service}, NoDeps: noDeps, NoRecreate: true})
+	if err != nil {
+		return Plan{}, err
+	}
+	var steps []Step
+	for _, st := range plan.Steps {
+		if st.Service != service {
+			steps = append(steps, st)
+		}
+	}
+	var services []string
+	for _, s := range plan.Services {
+		if s != service {
+			services = append(services, s)
+		}
+	}
+	plan.Steps, plan.Services, plan.Warnings = steps, services, nil
+	return plan, nil
+}
+
+// RunOptions are the overrides of a one-off `run` container.
+type RunOptions struct {
+	Name         string   // "" => <project>-<service>-run-<suffix>
+	Suffix       string   // random suffix of the generated name
+	Command      []string // nil: the service's
+	Entrypoint   []string // nil: the service's
+	Env          []string // KEY=VALUE, added to the service's
+	WorkingDir   string
+	User         string
+	Labels       map[string]string
+	ServicePorts bool // publish the service's ports (off by default, as Docker Compose)
+	UseAliases   bool // keep the service's network aliases
+	Tty          bool
+	StdinOpen    bool
+}
+
+// OneOffSpec returns the spec of a one-off container of service s.
+func OneOffSpec(p *Project, s *Service, imageID string, o RunOptions) (ContainerSpec, error) {
+	spec, err := BuildSpec(p, s, 1, imageID)
+	if err != nil {
+		return ContainerSpec{}, err
+	}
+	spec.Name = o.Name
+	if spec.Name == "" {
+		spec.Name = OneOffName(p.Name, s.Name, o.Suffix)
+	}
+	spec.OneOff, spec.Number = true, 0
+	spec.Labels[LabelOneOff] = "True"
+	spec.Labels[LabelNumber] = "0"
+	for k, v := range o.Labels {
+		spec.Labels[k] = v
+	}
+	if o.Command != nil {
+		spec.Command = o.Command
+	}
+	if o.Entrypoint != nil {
+		spec.Entrypoint = o.Entrypoint
+	}
+	spec.Env = append(append([]string(nil), spec.Env...), o.Env...)
+	if o.WorkingDir != "" {
+		spec.WorkingDir = o.WorkingDir
+	}
+	if o.User != "" {
+		spec.User = o.User
+	}
+	if !o.ServicePorts {
+		spec.Ports = nil
+	}
+	if !o.UseAliases {
+		for i := range spec.Networks {
+			spec.Networks[i].Aliases = nil
+		}
+	}
+	spec.Restart = "no"
+	spec.Tty, spec.StdinOpen = o.Tty, o.StdinOpen
+	if s.ContainerName != "" && o.Name == "" {
+		spec.Name = OneOffName(p.Name, s.Name, o.Suffix)
+	}
+	return spec, nil
+}

@@ -394,3 +394,34 @@ func TestPlanLifecycle(t *testing.T) {
 		t.Error("unknown service accepted")
 	}
 }
+
+func TestPlanRunAndOneOffSpec(t *testing.T) {
+	p := demo()
+	plan, err := PlanRun(p, Observed{Images: demoImages}, "web", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `create network demo_default
+create volume demo_data
+create container demo-db-1
+start container demo-db-1
+create container demo-api-1
+start container demo-api-1 after demo-db-1 healthy
+create container demo-init-1
+start container demo-init-1
+`
+	if plan.String() != want {
+		t.Errorf("run plan:\n%s\nwant:\n%s", plan, want)
+	}
+	s, _ := p.Service("web")
+	s.Ports = []Port{{Target: 80}}
+	s.Networks[0].Aliases = []string{"www"}
+	spec, err := OneOffSpec(p, s, "sha256:w1", RunOptions{Suffix: "abc", Command: []string{"sh"}, Env: []string{"X=1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Name != "demo-web-run-abc" || spec.Labels[LabelOneOff] != "True" || spec.Ports != nil ||
+		spec.Networks[0].Aliases != nil || spec.Command[0] != "sh" || spec.Env[len(spec.Env)-1] != "X=1" {
+		t.Errorf("one-off spec: %+v", spec)
+	}
+}

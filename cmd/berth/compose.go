@@ -31,7 +31,8 @@ func addComposeCommands(root *cobra.Command, g *globals) {
 	root.AddCommand(newComposeConfigCmd(g), newComposeUpCmd(g), newComposeDownCmd(g), newComposeCreateCmd(g),
 		newComposePsCmd(g), newComposeLogsCmd(g, short), newComposeStartCmd(g), newComposeStopCmd(g),
 		newComposeRestartCmd(g), newComposeRmCmd(g, short), newComposeKillCmd(g),
-		newComposePauseCmd(g, true), newComposePauseCmd(g, false))
+		newComposePauseCmd(g, true), newComposePauseCmd(g, false), newComposeRunCmd(g), newComposeExecCmd(g),
+		newComposeLsCmd(g), newComposeScaleCmd(g))
 	for _, c := range composePendingCmds(root, g) {
 		root.AddCommand(c)
 	}
@@ -377,18 +378,14 @@ func composePendingCmds(root *cobra.Command, g *globals) []*cobra.Command {
 		return c
 	}
 	return []*cobra.Command{
-		mk("exec [OPTIONS] SERVICE COMMAND [ARGS...]", "Execute a command in a running service container", bindExec),
-		mk("run [OPTIONS] SERVICE [COMMAND] [ARGS...]", "Run a one-off command on a service", bindRun),
 		mk("top [SERVICE...]", "Display the running processes", nil),
 		mk("port [OPTIONS] SERVICE PRIVATE_PORT", "Print the public port for a port binding", bindPort),
 		mk("images [OPTIONS] [SERVICE...]", "List the images used by the project's containers", bindImages),
 		mk("wait SERVICE [SERVICE...]", "Block until the first service container stops", bindWait),
 		mk("cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-", "Copy files between a service container and the host", bindCp),
 		mk("events [OPTIONS] [SERVICE...]", "Receive real time events from the project's containers", bindEvents),
-		mk("scale [SERVICE=REPLICAS...]", "Scale services", func(c *cobra.Command) { c.Flags().Bool("no-deps", false, "don't start linked services") }),
 		mk("pull [OPTIONS] [SERVICE...]", "Pull service images", bindPull),
 		mk("build [OPTIONS] [SERVICE...]", "Build or rebuild services", bindBuild),
-		mk("ls [OPTIONS]", "List running projects", bindLs),
 	}
 }
 
@@ -405,45 +402,10 @@ type composeExecOptions struct {
 	Index                     int
 }
 
-func bindExec(c *cobra.Command) {
-	o := &composeExecOptions{}
-	f := c.Flags()
-	f.SetInterspersed(false)
-	f.BoolVarP(&o.Detach, "detach", "d", false, "run the command in the background")
-	f.BoolVarP(&o.NoTTY, "no-TTY", "T", false, "disable pseudo-TTY allocation (default: auto-detected)")
-	f.BoolVar(&o.Privileged, "privileged", false, "give extended privileges to the process")
-	f.StringArrayVarP(&o.Env, "env", "e", nil, "set environment variables")
-	f.StringVarP(&o.Workdir, "workdir", "w", "", "path to workdir directory for this command")
-	f.StringVarP(&o.User, "user", "u", "", "run the command as this user")
-	f.IntVar(&o.Index, "index", 0, "index of the container if the service has multiple replicas")
-}
-
 type composeRunOptions struct {
 	Rm, Detach, NoDeps, ServicePorts, UseAliases, NoTTY, Interactive, Build bool
 	Env, Volumes, Publish, Labels                                           []string
 	Name, Entrypoint, Workdir, User                                         string
-}
-
-func bindRun(c *cobra.Command) {
-	o := &composeRunOptions{}
-	f := c.Flags()
-	f.SetInterspersed(false)
-	f.BoolVar(&o.Rm, "rm", false, "automatically remove the container when it exits")
-	f.BoolVarP(&o.Detach, "detach", "d", false, "run container in background and print container id")
-	f.BoolVar(&o.NoDeps, "no-deps", false, "don't start linked services")
-	f.BoolVarP(&o.ServicePorts, "service-ports", "P", false, "run command with the service's ports enabled and mapped to the host")
-	f.BoolVar(&o.UseAliases, "use-aliases", false, "use the service's network aliases in the networks the container connects to")
-	f.BoolVarP(&o.NoTTY, "no-TTY", "T", false, "disable pseudo-TTY allocation (default: auto-detected)")
-	f.BoolVarP(&o.Interactive, "interactive", "i", true, "keep STDIN open even if not attached")
-	f.BoolVar(&o.Build, "build", false, "build image before starting container")
-	f.StringArrayVarP(&o.Env, "env", "e", nil, "set environment variables")
-	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a volume")
-	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port(s) to the host")
-	f.StringArrayVarP(&o.Labels, "label", "l", nil, "add or override a label")
-	f.StringVar(&o.Name, "name", "", "assign a name to the container")
-	f.StringVar(&o.Entrypoint, "entrypoint", "", "override the entrypoint of the image")
-	f.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container")
-	f.StringVarP(&o.User, "user", "u", "", "run as specified username or uid")
 }
 
 func bindPort(c *cobra.Command) {
@@ -495,14 +457,4 @@ func bindBuild(c *cobra.Command) {
 	c.Flags().BoolVar(&pull, "pull", false, "always attempt to pull a newer version of the image")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "don't print anything to stdout")
 	c.Flags().StringArrayVar(&args, "build-arg", nil, "set build-time variables for services")
-}
-
-func bindLs(c *cobra.Command) {
-	var all, quiet bool
-	var format string
-	var filter []string
-	c.Flags().BoolVarP(&all, "all", "a", false, "show all stopped compose projects")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display project names")
-	c.Flags().StringVar(&format, "format", "table", "format the output: table or json")
-	c.Flags().StringArrayVar(&filter, "filter", nil, "filter output based on conditions provided")
 }
