@@ -129,3 +129,41 @@ func TestStreamLogsFollowsLaterContainersAndEnds(t *testing.T) {
 		t.Fatal("did not end after every container stopped")
 	}
 }
+
+func TestWaitExit(t *testing.T) {
+	f := newFakeEngine()
+	old := addRunning(t, f, "p", "job")
+	f.Stop(context.Background(), old, nil) // stopped before: ignored
+	webID := addRunning(t, f, "p", "web")
+	dbID, err := f.Create(context.Background(), ContainerSpec{Name: "p-db-1", Project: "p", Service: "db", Number: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.behaviours["p-db-1"] = behaviour{exitAfter: 1, exitCode: 7}
+	f.Start(context.Background(), dbID)
+	type res struct {
+		c    ObservedContainer
+		code int
+		err  error
+	}
+	done := make(chan res, 1)
+	go func() {
+		c, code, err := WaitExit(testCtx(t), f, "p", nil, "web", time.Millisecond)
+		done <- res{c, code, err}
+	}()
+	// db exits (it is inspected by the fake's Inspect below), but only web counts
+	f.Inspect(context.Background(), dbID)
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case r := <-done:
+		t.Fatalf("returned before web stopped: %+v", r)
+	default:
+	}
+	f.mu.Lock()
+	f.containers[webID].state = ContainerState{Status: "exited", ExitCode: 3}
+	f.mu.Unlock()
+	r := <-done
+	if r.err != nil || r.c.Name != "p-web-1" || r.code != 3 {
+		t.Errorf("got %+v", r)
+	}
+}

@@ -161,3 +161,46 @@ func projectReady(ctx context.Context, b Backend, project string, want map[strin
 	}
 	return ready, nil
 }
+
+// WaitExit blocks until a container of the project stops: one of service
+// when service is set, else any of services (all when empty). It returns
+// the container and its exit code (up --abort-on-container-exit,
+// --exit-code-from). Containers already stopped when it starts are ignored.
+func WaitExit(ctx context.Context, cs Containers, project string, services []string, service string, poll time.Duration) (ObservedContainer, int, error) {
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
+	}
+	want := set(services)
+	if service != "" {
+		want = set([]string{service})
+	}
+	ignored := map[string]bool{}
+	for first := true; ; first = false {
+		list, err := cs.List(ctx, project)
+		if err != nil {
+			return ObservedContainer{}, 0, fmt.Errorf("project %q: list containers: %w", project, err)
+		}
+		for _, c := range sortedContainers(list) {
+			if c.OneOff || (len(want) > 0 && !want[c.Service]) || ignored[c.ID] {
+				continue
+			}
+			if c.State != "exited" && c.State != "dead" {
+				continue
+			}
+			if first {
+				ignored[c.ID] = true
+				continue
+			}
+			st, err := cs.Inspect(ctx, c.ID)
+			if err != nil {
+				return c, 0, fmt.Errorf("container %q: %w", c.Name, err)
+			}
+			return c, st.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return ObservedContainer{}, 0, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+}
