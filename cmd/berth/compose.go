@@ -32,7 +32,8 @@ func addComposeCommands(root *cobra.Command, g *globals) {
 		newComposePsCmd(g), newComposeLogsCmd(g, short), newComposeStartCmd(g), newComposeStopCmd(g),
 		newComposeRestartCmd(g), newComposeRmCmd(g, short), newComposeKillCmd(g),
 		newComposePauseCmd(g, true), newComposePauseCmd(g, false), newComposeRunCmd(g), newComposeExecCmd(g),
-		newComposeLsCmd(g), newComposeScaleCmd(g))
+		newComposeLsCmd(g), newComposeScaleCmd(g), newComposeTopCmd(g), newComposePortCmd(g),
+		newComposeImagesCmd(g), newComposeWaitCmd(g), newComposeCpCmd(g))
 	for _, c := range composePendingCmds(root, g) {
 		root.AddCommand(c)
 	}
@@ -378,11 +379,6 @@ func composePendingCmds(root *cobra.Command, g *globals) []*cobra.Command {
 		return c
 	}
 	return []*cobra.Command{
-		mk("top [SERVICE...]", "Display the running processes", nil),
-		mk("port [OPTIONS] SERVICE PRIVATE_PORT", "Print the public port for a port binding", bindPort),
-		mk("images [OPTIONS] [SERVICE...]", "List the images used by the project's containers", bindImages),
-		mk("wait SERVICE [SERVICE...]", "Block until the first service container stops", bindWait),
-		mk("cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-", "Copy files between a service container and the host", bindCp),
 		mk("events [OPTIONS] [SERVICE...]", "Receive real time events from the project's containers", bindEvents),
 		mk("pull [OPTIONS] [SERVICE...]", "Pull service images", bindPull),
 		mk("build [OPTIONS] [SERVICE...]", "Build or rebuild services", bindBuild),
@@ -406,34 +402,6 @@ type composeRunOptions struct {
 	Rm, Detach, NoDeps, ServicePorts, UseAliases, NoTTY, Interactive, Build bool
 	Env, Volumes, Publish, Labels                                           []string
 	Name, Entrypoint, Workdir, User                                         string
-}
-
-func bindPort(c *cobra.Command) {
-	var proto string
-	var index int
-	c.Flags().StringVar(&proto, "protocol", "tcp", "tcp or udp")
-	c.Flags().IntVar(&index, "index", 0, "index of the container if the service has multiple replicas")
-}
-
-func bindImages(c *cobra.Command) {
-	var format string
-	var quiet bool
-	c.Flags().StringVar(&format, "format", "table", "format the output: table or json")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display ids")
-}
-
-func bindWait(c *cobra.Command) {
-	var down bool
-	c.Flags().BoolVar(&down, "down-project", false, "drop the project when the first container stops")
-}
-
-func bindCp(c *cobra.Command) {
-	var all, archive, follow bool
-	var index int
-	c.Flags().BoolVar(&all, "all", false, "include containers created by the run command")
-	c.Flags().BoolVarP(&archive, "archive", "a", false, "archive mode (copy all uid/gid information)")
-	c.Flags().BoolVarP(&follow, "follow-link", "L", false, "always follow symbol link in SRC_PATH")
-	c.Flags().IntVar(&index, "index", 0, "index of the container if the service has multiple replicas")
 }
 
 func bindEvents(c *cobra.Command) {

@@ -387,33 +387,73 @@ func logTime(flag, s string) (time.Time, error) {
 }
 
 // attachUp streams the project's logs after an attached `up`. Ctrl-C stops
-// the project gracefully; a second Ctrl-C kills its containers.
+// the project gracefully; a second Ctrl-C kills its containers. With
+// --abort-on-container-exit the first container to stop (of
+// --exit-code-from's service when given) stops the project and gives the
+// exit code.
 func attachUp(ctx context.Context, g *globals, c *cobra.Command, p *compose.Project, b compose.Backend, services []string, o composeUpOptions) error {
 	e, err := newEngine(g)
 	if err != nil {
 		return err
 	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	env := &projectEnv{p: p, name: p.Name, e: e, b: b}
+	exited, stopped := make(chan int, 1), make(chan error, 1)
+	if o.AbortOnExit {
+		// the logs keep streaming while the project stops, so nothing is cut
+		go func() {
+			ct, code, err := compose.WaitExit(sctx, b.Containers, p.Name, services, o.ExitCodeFrom, 0)
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c.ErrOrStderr(), "Aborting on container exit (%s exited with code %d)...\n", ct.Name, code)
+			exited <- code
+			stopped <- stopAttached(ctx, g, c, env)
+		}()
+	}
 	mux := compose.NewLogMux(c.OutOrStdout(), compose.LogOptions{NoColor: o.NoColor || !composeIsTerminal(c.OutOrStdout()), NoPrefix: o.NoLogPrefix})
-	err = compose.StreamLogs(ctx, b.Containers, enginebackend.Logs(e), p.Name, mux,
+	err = compose.StreamLogs(sctx, b.Containers, enginebackend.Logs(e), p.Name, mux,
 		compose.StreamOptions{Services: services, Read: compose.LogReadOptions{Follow: true, Timestamps: o.Timestamps, Tail: -1}})
+	if o.AbortOnExit && ctx.Err() == nil {
+		select {
+		case code := <-exited:
+			if err := <-stopped; err != nil {
+				return err
+			}
+			if code != 0 {
+				return withStatus(code, "")
+			}
+			return nil
+		case <-time.After(time.Second): // everything stopped on its own
+		}
+	}
 	if ctx.Err() == nil {
 		return err
 	}
+	cancel()
 	fmt.Fprintln(c.ErrOrStderr(), "Gracefully stopping... (press Ctrl+C again to force)")
-	kctx, stop := signal.NotifyContext(context.WithoutCancel(ctx), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	env := &projectEnv{p: p, name: p.Name, e: e, b: b}
-	err = runPlanned(kctx, g, c, env, "Stopping", compose.ExecOptions{}, func(obs compose.Observed) (compose.Plan, error) {
-		return compose.PlanStop(p, obs, nil)
-	})
-	if kctx.Err() != nil {
-		list, _ := projectContainers(context.WithoutCancel(ctx), env, nil, false)
-		for _, ct := range list {
-			_ = e.Kill(context.WithoutCancel(ctx), ct.ID, "SIGKILL")
-		}
-	}
-	if err != nil {
+	if err := stopAttached(ctx, g, c, env); err != nil {
 		return err
 	}
 	return withStatus(130, "") // interrupted, the project stopped: nothing more to say
+}
+
+// stopAttached stops the project with a context that survives the first
+// Ctrl-C; a second one kills the containers.
+func stopAttached(ctx context.Context, g *globals, c *cobra.Command, env *projectEnv) error {
+	kctx, stop := signal.NotifyContext(context.WithoutCancel(ctx), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := runPlanned(kctx, g, c, env, "Stopping", compose.ExecOptions{}, func(obs compose.Observed) (compose.Plan, error) {
+		return compose.PlanStop(env.p, obs, nil)
+	})
+	if kctx.Err() != nil {
+		bg := context.WithoutCancel(ctx)
+		list, _ := projectContainers(bg, env, nil, false)
+		for _, ct := range list {
+			_ = env.e.Kill(bg, ct.ID, "SIGKILL")
+		}
+		return nil
+	}
+	return err
 }

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/compose"
+	"github.com/berth/berth/engine"
+	"github.com/berth/berth/internal/errdefs"
+)
+
+// serviceContainer returns the running-or-not container number index of
+// service.
+func serviceContainer(ctx context.Context, env *projectEnv, service string, index int) (compose.ObservedContainer, error) {
+	list, err := projectContainers(ctx, env, []string{service}, false)
+	if err != nil {
+		return compose.ObservedContainer{}, err
+	}
+	for _, c := range list {
+		if c.Number == index {
+			return c, nil
+		}
+	}
+	return compose.ObservedContainer{}, fmt.Errorf("service %q: no container number %d: %w", service, index, errdefs.ErrNotFound)
+}
+
+func newComposeTopCmd(g *globals) *cobra.Command {
+	return newComposeEachCmd(g, "top [SERVICE...]", "Display the running processes", false, nil,
+		func(ctx context.Context, c *cobra.Command, e *engine.Engine, ct compose.ObservedContainer) error {
+			pids, err := e.Runtime.Top(ctx, ct.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), ct.Name)
+			if err := writeTop(c.OutOrStdout(), pids); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout())
+			return nil
+		})
+}
+
+func newComposePortCmd(g *globals) *cobra.Command {
+	var proto string
+	var index int
+	c := &cobra.Command{Use: "port [OPTIONS] SERVICE PRIVATE_PORT", Short: "Print the public port for a port binding",
+		GroupID: "compose", Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			env, err := openProject(c.Context(), g, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ct, err := serviceContainer(c.Context(), env, args[0], index)
+			if err != nil {
+				return err
+			}
+			lines, err := env.e.PortLines(c.Context(), ct.ID, args[1]+"/"+proto)
+			if err != nil {
+				return err
+			}
+			if len(lines) == 0 {
+				return fmt.Errorf("service %q: port %s/%s is not published: %w", args[0], args[1], proto, errdefs.ErrNotFound)
+			}
+			for _, l := range lines {
+				_, host, _ := strings.Cut(l, " -> ")
+				fmt.Fprintln(c.OutOrStdout(), host)
+			}
+			return nil
+		}}
+	c.Flags().StringVar(&proto, "protocol", "tcp", "tcp or udp")
+	c.Flags().IntVar(&index, "index", 1, "index of the container if the service has multiple replicas")
+	return c
+}
+
+func newComposeImagesCmd(g *globals) *cobra.Command {
+	var quiet bool
+	var format string
+	c := &cobra.Command{Use: "images [OPTIONS] [SERVICE...]", Short: "List the images used by the project's containers", GroupID: "compose",
+		RunE: func(c *cobra.Command, services []string) error {
+			env, err := openProject(c.Context(), g, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			list, err := projectContainers(c.Context(), env, services, true)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 8, 3, ' ', 0)
+			if !quiet {
+				fmt.Fprintln(tw, "CONTAINER\tREPOSITORY\tTAG\tIMAGE ID\tSIZE")
+			}
+			for _, ct := range list {
+				img, err := env.e.Images.Get(c.Context(), ct.ImageID)
+				if err != nil {
+					continue
+				}
+				id := strings.TrimPrefix(img.ID, "sha256:")
+				if quiet {
+					fmt.Fprintln(tw, id)
+					continue
+				}
+				repo, tag := "<none>", "<none>"
+				if len(img.RepoTags) > 0 {
+					i := strings.LastIndex(img.RepoTags[0], ":")
+					repo, tag = img.RepoTags[0][:i], img.RepoTags[0][i+1:]
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ct.Name, repo, tag, id[:12], units.HumanSize(float64(img.Size)))
+			}
+			return tw.Flush()
+		}}
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display ids")
+	c.Flags().StringVar(&format, "format", "table", "format the output: table")
+	return c
+}
+
+func newComposeWaitCmd(g *globals) *cobra.Command {
+	var downProject bool
+	c := &cobra.Command{Use: "wait SERVICE [SERVICE...]", Short: "Block until the first service container stops",
+		GroupID: "compose", Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, services []string) error {
+			env, err := openProject(c.Context(), g, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ct, code, err := compose.WaitExit(c.Context(), env.b.Containers, env.name, services, "", 0)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.OutOrStdout(), code)
+			if downProject {
+				if _, err := compose.Down(c.Context(), env.b, env.name, env.p, compose.DownOptions{}, compose.ExecOptions{}, g.Layout().Projects()); err != nil {
+					return fmt.Errorf("container %q exited; down: %w", ct.Name, err)
+				}
+			}
+			return nil
+		}}
+	c.Flags().BoolVar(&downProject, "down-project", false, "drop the project when the first container stops")
+	return c
+}
+
+func newComposeCpCmd(g *globals) *cobra.Command {
+	var index int
+	c := &cobra.Command{Use: "cp [OPTIONS] SERVICE:SRC_PATH DEST_PATH|-\n  berth cp [OPTIONS] SRC_PATH|- SERVICE:DEST_PATH",
+		Short: "Copy files between a service container and the host", GroupID: "compose", Args: cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			env, err := openProject(c.Context(), g, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			ctx := c.Context()
+			srcSvc, srcPath, srcIn := splitCpArg(args[0])
+			dstSvc, dstPath, dstIn := splitCpArg(args[1])
+			switch {
+			case srcIn && dstIn:
+				return withStatus(125, "copying between containers is not supported: copy to the host first")
+			case srcIn:
+				ct, err := serviceContainer(ctx, env, srcSvc, index)
+				if err != nil {
+					return err
+				}
+				if dstPath == "-" {
+					return env.e.CopyOutTar(ctx, ct.ID, srcPath, c.OutOrStdout())
+				}
+				return env.e.CopyOut(ctx, ct.ID, srcPath, dstPath)
+			case dstIn:
+				ct, err := serviceContainer(ctx, env, dstSvc, index)
+				if err != nil {
+					return err
+				}
+				if srcPath == "-" {
+					return env.e.CopyInTar(ctx, ct.ID, dstPath, c.InOrStdin())
+				}
+				return env.e.CopyIn(ctx, srcPath, ct.ID, dstPath)
+			}
+			return withStatus(125, "must specify at least one service source (SERVICE:PATH)")
+		}}
+	c.Flags().IntVar(&index, "index", 1, "index of the container if the service has multiple replicas")
+	c.Flags().BoolP("archive", "a", false, "archive mode (copy all uid/gid information)")
+	c.Flags().BoolP("follow-link", "L", false, "always follow symbol link in SRC_PATH")
+	return c
+}
