@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,8 +45,6 @@ type monitor struct {
 // start; its Closer is closed at the end.
 func RunMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks) error {
 	ctx = context.WithoutCancel(ctx) // a monitor outlives signals meant for the CLI
-	debug.SetGCPercent(25)
-	debug.SetMemoryLimit(6 << 20)
 	rep := newReporter()
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	ml, err := lockMonitor(m.monitorLockPath(id))
@@ -237,13 +234,12 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	if first {
 		mon.rep.started(pid)
 	}
-	trimMemory()
-	trimLater := time.AfterFunc(2*time.Second, trimMemory) // again once idle
+	stopTrims := trimMemoryOverTime()
 	hctx, stopHealth := context.WithCancel(ctx)
 	healthDone := make(chan struct{})
 	go mon.healthLoop(hctx, healthDone)
 	ps, _ := p.Wait()
-	trimLater.Stop()
+	stopTrims()
 	stopHealth()
 	<-healthDone
 	wg.Wait()

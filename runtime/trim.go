@@ -6,9 +6,22 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
+
+// trimMemoryOverTime trims now and again as the monitor settles (start-up
+// code pages fault back in for a moment); the returned func cancels.
+func trimMemoryOverTime() (stop func()) {
+	trimMemory()
+	timers := []*time.Timer{time.AfterFunc(500*time.Millisecond, trimMemory), time.AfterFunc(5*time.Second, trimMemory)}
+	return func() {
+		for _, t := range timers {
+			t.Stop()
+		}
+	}
+}
 
 // trimMemory lowers the monitor's resident memory once its container runs:
 // it returns free heap to the kernel and drops the executable's read-only
@@ -16,6 +29,7 @@ import (
 // page cache and fault back in, 4 KiB at a time instead of as huge pages,
 // when the monitor runs that code again. Writable mappings are left alone.
 func trimMemory() {
+	debug.SetGCPercent(25) // an idle monitor allocates little: keep its heap tight
 	debug.FreeOSMemory()
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
