@@ -19,13 +19,13 @@ func setupNetwork(ctx context.Context, n *Network) error {
 	if _, _, err := ensureBridge(n); err != nil {
 		return err
 	}
-	return setupRulesLocked(n)
+	return setupRulesLocked(ctx, n)
 }
 
 // teardownNetwork removes the network's rules and bridge; missing pieces
 // are fine. The host lock must be held.
 func teardownNetwork(ctx context.Context, n *Network) error {
-	err := teardownRulesLocked(n)
+	err := teardownRulesLocked(ctx, n)
 	if l, lerr := netlink.LinkByName(n.Bridge); lerr == nil {
 		if derr := netlink.LinkDel(l); derr != nil && err == nil {
 			err = fmt.Errorf("delete bridge %s: %w", n.Bridge, derr)
@@ -93,5 +93,5 @@ func restoreBridge(ctx context.Context, n *Network) (netlink.Link, error) {
 		return nil, err
 	}
 	defer hl.Unlock()
-	return br, setupRulesLocked(n)
+	return br, setupRulesLocked(ctx, n)
 }

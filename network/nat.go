@@ -7,8 +7,6 @@ import (
 	"os"
 	"sync"
 
-	"github.com/coreos/go-iptables/iptables"
-
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/lockfile"
 )
@@ -22,10 +20,23 @@ import (
 // inserts a jump to a chain of its own (BERTH-FORWARD) there and coexists
 // with Docker's chains, which it never touches. NAT works the same way with
 // BERTH-POSTROUTING in the nat table.
+//
+// Like Docker, berth isolates its bridge networks from each other: traffic
+// routed from one berth bridge to another goes through BERTH-ISOLATION,
+// which drops it. Containers that must talk share a network.
 const (
-	chainForward = "BERTH-FORWARD"
-	chainNAT     = "BERTH-POSTROUTING"
+	chainForward   = "BERTH-FORWARD"
+	chainIsolation = "BERTH-ISOLATION"
+	chainNAT       = "BERTH-POSTROUTING"
 )
+
+// berthChains are berth's chains, with the built-in chain that jumps to
+// each ("" = only berth's own rules jump there), in creation order.
+var berthChains = []struct{ table, parent, chain string }{
+	{"filter", "", chainIsolation},
+	{"filter", "FORWARD", chainForward},
+	{"nat", "POSTROUTING", chainNAT},
+}
 
 // HostLockPath is the host-wide lock berth processes of every root take
 // while they pick subnets, create bridges, or change berth's iptables
@@ -55,22 +66,6 @@ func lockHost(ctx context.Context) (*hostLock, error) {
 	return &hostLock{l: l, mu: mu}, nil
 }
 
-var (
-	iptOnce sync.Once
-	ipt     *iptables.IPTables
-	iptErr  error
-)
-
-func getIPT() (*iptables.IPTables, error) {
-	iptOnce.Do(func() {
-		ipt, iptErr = iptables.NewWithProtocol(iptables.ProtocolIPv4)
-		if iptErr != nil {
-			iptErr = fmt.Errorf("iptables: %w: install iptables: %w", iptErr, errdefs.ErrUnavailable)
-		}
-	})
-	return ipt, iptErr
-}
-
 type rule struct {
 	table, chain string
 	first        bool // insert at the top (drops before accepts)
@@ -88,6 +83,9 @@ func networkRules(n *Network) []rule {
 			rule{table: "filter", chain: chainForward, first: true, spec: []string{"!", "-i", br, "-o", br, "-j", "DROP"}})
 	}
 	rs = append(rs,
+		// Leaving the bridge for another berth bridge: dropped there.
+		rule{table: "filter", chain: chainForward, first: true, spec: []string{"-i", br, "!", "-o", br, "-j", chainIsolation}},
+		rule{table: "filter", chain: chainIsolation, spec: []string{"-o", br, "-j", "DROP"}},
 		rule{table: "filter", chain: chainForward, spec: []string{"-i", br, "!", "-o", br, "-j", "ACCEPT"}},
 		rule{table: "filter", chain: chainForward, spec: []string{"-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}})
 	if n.Options[OptMasquerade] != "false" {
@@ -96,46 +94,15 @@ func networkRules(n *Network) []rule {
 	return rs
 }
 
-// ensureChains creates berth's chains and the jumps to them. The host lock
-// must be held.
-func ensureChainsLocked(t *iptables.IPTables) error {
-	for _, c := range []struct{ table, parent, chain string }{
-		{"filter", "FORWARD", chainForward}, {"nat", "POSTROUTING", chainNAT},
-	} {
-		ok, err := t.ChainExists(c.table, c.chain)
-		if err != nil {
-			return fmt.Errorf("iptables -t %s: %w", c.table, err)
-		}
-		if !ok {
-			if err := t.NewChain(c.table, c.chain); err != nil {
-				return fmt.Errorf("iptables -t %s -N %s: %w", c.table, c.chain, err)
-			}
-		}
-		if err := t.InsertUnique(c.table, c.parent, 1, "-j", c.chain); err != nil {
-			return fmt.Errorf("iptables -t %s -I %s -j %s: %w", c.table, c.parent, c.chain, err)
-		}
-	}
-	return nil
-}
-
-// setupRulesLocked adds a network's rules; the host lock must be held.
-func setupRulesLocked(n *Network) error {
-	t, err := getIPT()
+// setupRulesLocked adds a network's rules (and berth's chains); the host
+// lock must be held.
+func setupRulesLocked(ctx context.Context, n *Network) error {
+	rs, err := loadRuleset(ctx)
 	if err != nil {
 		return err
 	}
-	if err := ensureChainsLocked(t); err != nil {
+	if err := apply(ctx, setupScript(rs, n)); err != nil {
 		return err
-	}
-	for _, r := range networkRules(n) {
-		if r.first {
-			err = t.InsertUnique(r.table, r.chain, 1, r.spec...)
-		} else {
-			err = t.AppendUnique(r.table, r.chain, r.spec...)
-		}
-		if err != nil {
-			return fmt.Errorf("iptables -t %s %s %v: %w", r.table, r.chain, r.spec, err)
-		}
 	}
 	if !n.Internal {
 		// Routing between the bridge and the outside needs forwarding on.
@@ -148,23 +115,14 @@ func setupRulesLocked(n *Network) error {
 	return nil
 }
 
-// teardownRulesLocked removes a network's rules; the host lock must be
-// held. Missing rules and chains are fine.
-func teardownRulesLocked(n *Network) error {
-	t, err := getIPT()
+// teardownRulesLocked removes a network's rules, and berth's chains when no
+// rules remain in them; the host lock must be held. Missing rules are fine.
+func teardownRulesLocked(ctx context.Context, n *Network) error {
+	rs, err := loadRuleset(ctx)
 	if err != nil {
 		return err
 	}
-	var first error
-	for _, r := range networkRules(n) {
-		if ok, _ := t.ChainExists(r.table, r.chain); !ok {
-			continue
-		}
-		if err := t.DeleteIfExists(r.table, r.chain, r.spec...); err != nil && first == nil {
-			first = fmt.Errorf("iptables -t %s -D %s %v: %w", r.table, r.chain, r.spec, err)
-		}
-	}
-	return first
+	return apply(ctx, teardownScript(rs, n))
 }
 
 // Cleanup removes berth's chains (and the jumps to them) when no berth
@@ -176,50 +134,13 @@ func Cleanup(ctx context.Context) error {
 		return err
 	}
 	defer hl.Unlock()
-	return cleanupLocked()
-}
-
-// cleanupLocked is Cleanup with the host lock held.
-func cleanupLocked() error {
-	t, err := getIPT()
+	rs, err := loadRuleset(ctx)
 	if err != nil {
 		return err
 	}
-	filterEmpty, err := chainEmpty(t, "filter", chainForward)
-	if err != nil {
-		return err
-	}
-	natEmpty, err := chainEmpty(t, "nat", chainNAT)
-	if err != nil || !filterEmpty || !natEmpty {
-		return err
-	}
-	for _, c := range []struct{ table, parent, chain string }{
-		{"filter", "FORWARD", chainForward}, {"nat", "POSTROUTING", chainNAT},
-	} {
-		if ok, _ := t.ChainExists(c.table, c.chain); !ok {
-			continue
-		}
-		if err := t.DeleteIfExists(c.table, c.parent, "-j", c.chain); err != nil {
-			return fmt.Errorf("iptables -t %s -D %s -j %s: %w", c.table, c.parent, c.chain, err)
-		}
-		if err := t.DeleteChain(c.table, c.chain); err != nil {
-			return fmt.Errorf("iptables -t %s -X %s: %w", c.table, c.chain, err)
-		}
-	}
-	return nil
-}
-
-// chainEmpty reports whether chain has no rules (a missing chain is empty).
-func chainEmpty(t *iptables.IPTables, table, chain string) (bool, error) {
-	ok, err := t.ChainExists(table, chain)
-	if err != nil || !ok {
-		return true, err
-	}
-	rules, err := t.List(table, chain)
-	if err != nil {
-		return false, fmt.Errorf("iptables -t %s -S %s: %w", table, chain, err)
-	}
-	return len(rules) <= 1, nil // "-N CHAIN" only
+	s := &script{}
+	cleanupScript(rs, s)
+	return apply(ctx, s)
 }
 
 // parseSubnet returns the network and gateway of n.

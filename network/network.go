@@ -290,10 +290,7 @@ func (m *Manager) Remove(ctx context.Context, ref string) error {
 		return fmt.Errorf("network %q: %w", r.Name, err)
 	}
 	delete(st.Networks, r.ID)
-	if err := m.writeStateLocked(st); err != nil {
-		return err
-	}
-	return cleanupLocked()
+	return m.writeStateLocked(st)
 }
 
 func (e *epRecord) displayName() string {

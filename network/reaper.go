@@ -85,7 +85,7 @@ func reapBatch(batch []reapReq) {
 // deleteAsGroup moves the links into a link group no other device uses and
 // deletes the group with one request.
 func deleteAsGroup(names []string) error {
-	links, err := netlink.LinkList()
+	links, err := dump(netlink.LinkList)
 	if err != nil {
 		return err
 	}

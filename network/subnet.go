@@ -2,6 +2,7 @@ package network
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 
@@ -85,7 +86,7 @@ func firstOverlap(n *net.IPNet, used []usedNet) string {
 // (except default routes) and interface addresses. Bridges of other berth
 // roots show up here too, which keeps roots from colliding.
 func hostUsed() ([]usedNet, error) {
-	links, err := netlink.LinkList()
+	links, err := dump(netlink.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list host links: %w", err)
 	}
@@ -93,7 +94,9 @@ func hostUsed() ([]usedNet, error) {
 	for _, l := range links {
 		names[l.Attrs().Index] = l.Attrs().Name
 	}
-	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	routes, err := dump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list host routes: %w", err)
 	}
@@ -107,7 +110,7 @@ func hostUsed() ([]usedNet, error) {
 		}
 		used = append(used, usedNet{net: r.Dst, what: fmt.Sprintf("route %s on the host (dev %s)", r.Dst, names[r.LinkIndex])})
 	}
-	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
+	addrs, err := dump(func() ([]netlink.Addr, error) { return netlink.AddrList(nil, netlink.FAMILY_V4) })
 	if err != nil {
 		return nil, fmt.Errorf("list host addresses: %w", err)
 	}
@@ -116,6 +119,21 @@ func hostUsed() ([]usedNet, error) {
 		used = append(used, usedNet{net: n, what: fmt.Sprintf("address %s on the host (dev %s)", a.IPNet, names[a.LinkIndex])})
 	}
 	return used, nil
+}
+
+// dump runs a netlink dump, again when the kernel reports that concurrent
+// changes interrupted it (its results may then be incomplete, and a missed
+// route would let two networks share a subnet).
+func dump[T any](f func() ([]T, error)) ([]T, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := f()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return out, err
+		}
+		if attempt == 20 {
+			return nil, fmt.Errorf("netlink dump interrupted %d times by concurrent changes, try again: %w", attempt+1, errdefs.ErrUnavailable)
+		}
+	}
 }
 
 func ipToU32(ip net.IP) uint32 { return binary.BigEndian.Uint32(ip.To4()) }

@@ -139,3 +139,30 @@ func benchTeardownBatch(b *testing.B, n int, nsFirst bool) {
 	}
 	b.ReportMetric(ms(median(batches)), "batch-median-ms")
 }
+
+// BenchmarkCreateRemove times creating and removing a network (bridge,
+// subnet, iptables rules), as `compose up` / `down` do once per network.
+func BenchmarkCreateRemove(b *testing.B) {
+	testutil.RequiresRoot(b)
+	ctx := context.Background()
+	l := layout.New(testutil.TempRoot(b))
+	m, err := network.New(network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var create, remove []time.Duration
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		n, err := m.Create(ctx, network.CreateOptions{Name: fmt.Sprintf("n%d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := m.Remove(ctx, n.ID); err != nil {
+			b.Fatal(err)
+		}
+		create, remove = append(create, t1.Sub(t0)), append(remove, time.Since(t1))
+	}
+	b.ReportMetric(ms(median(create)), "create-median-ms")
+	b.ReportMetric(ms(median(remove)), "remove-median-ms")
+}
