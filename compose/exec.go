@@ -63,6 +63,7 @@ type executor struct {
 	created  []string          // container ids this run created
 	done     map[string]chan struct{}
 	failures map[string]error // service -> its failure
+	sem      chan struct{}    // bounds concurrent backend operations
 }
 
 // Execute runs plan against b: networks and volumes first, then orphans,
@@ -74,7 +75,7 @@ type executor struct {
 func Execute(ctx context.Context, b Backend, plan Plan, o ExecOptions) (err error) {
 	o.defaults()
 	e := &executor{b: b, plan: plan, o: o, ids: map[string]string{}, images: map[string]string{},
-		done: map[string]chan struct{}{}, failures: map[string]error{}}
+		done: map[string]chan struct{}{}, failures: map[string]error{}, sem: make(chan struct{}, o.Parallel)}
 	for name, id := range plan.Existing {
 		e.ids[name] = id
 	}
@@ -202,7 +203,6 @@ func (e *executor) orphanSteps() []Step {
 // runParallel runs independent steps with bounded parallelism.
 func (e *executor) runParallel(ctx context.Context, steps []Step) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.o.Parallel)
 	for _, st := range steps {
 		g.Go(func() error { return e.runStep(gctx, st) })
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -12,11 +13,12 @@ import (
 	"github.com/berth/berth/internal/errdefs"
 )
 
-// runServices runs each service's container steps in its own goroutine,
-// launched in plan order (dependencies first for up, dependents first for
-// down). A goroutine first waits for the groups it must follow, so the
-// bounded errgroup cannot deadlock: every group waits only on groups
-// launched before it.
+// runServices runs each service's container steps in its own goroutine.
+// A goroutine first creates its new containers (nothing waits for that),
+// then waits for the groups it must follow (dependencies for up,
+// dependents for down), then runs the rest. Backend operations are bounded
+// by the executor's semaphore, waits are not, so waiting groups never hold
+// back ready ones.
 func (e *executor) runServices(ctx context.Context) error {
 	groups := map[string][]Step{}
 	for _, st := range e.plan.Steps {
@@ -28,15 +30,29 @@ func (e *executor) runServices(ctx context.Context) error {
 	for _, svc := range e.plan.Services {
 		e.done[svc] = make(chan struct{})
 	}
+	// early creates go one group at a time in plan order (dependencies
+	// first): the engine serializes creates anyway, and roots come first
+	var prevCreate chan struct{}
+	createTurn := map[string][2]chan struct{}{}
+	for _, svc := range e.plan.Services {
+		mine := make(chan struct{})
+		createTurn[svc] = [2]chan struct{}{prevCreate, mine}
+		prevCreate = mine
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.o.Parallel)
 	for _, svc := range e.plan.Services {
 		g.Go(func() error {
-			err := e.runGroup(gctx, svc, groups[svc])
-			e.mu.Lock()
-			e.failures[svc] = err
-			e.mu.Unlock()
-			close(e.done[svc])
+			var once sync.Once
+			finish := func(err error) {
+				once.Do(func() {
+					e.mu.Lock()
+					e.failures[svc] = err
+					e.mu.Unlock()
+					close(e.done[svc])
+				})
+			}
+			err := e.runGroup(gctx, svc, groups[svc], createTurn[svc], finish)
+			finish(err)
 			return err
 		})
 	}
@@ -89,7 +105,23 @@ func (e *executor) predecessors(svc string) []string {
 	return out
 }
 
-func (e *executor) runGroup(ctx context.Context, svc string, steps []Step) error {
+// runGroup runs one service's steps. For down plans, finish is called once
+// the group's containers are stopped: the services it depends on may stop
+// while its containers are being removed.
+func (e *executor) runGroup(ctx context.Context, svc string, steps []Step, turn [2]chan struct{}, finish func(error)) error {
+	if turn[0] != nil {
+		select {
+		case <-turn[0]:
+		case <-ctx.Done():
+			close(turn[1])
+			return ctx.Err()
+		}
+	}
+	steps, err := e.createEarly(ctx, svc, steps)
+	close(turn[1])
+	if err != nil {
+		return err
+	}
 	for _, p := range e.predecessors(svc) {
 		select {
 		case <-e.done[p]:
@@ -103,12 +135,66 @@ func (e *executor) runGroup(ctx context.Context, svc string, steps []Step) error
 			return &dependencyError{service: svc, dependency: p}
 		}
 	}
+	if e.plan.Down {
+		var removes []Step
+		for _, st := range steps {
+			if st.Action != ActStop {
+				removes = append(removes, st)
+				continue
+			}
+			if err := e.runStep(ctx, st); err != nil {
+				return err
+			}
+		}
+		finish(nil)
+		steps = removes
+	}
 	for _, st := range steps {
 		if err := e.runStep(ctx, st); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// createEarly runs the group's ActCreate steps before any wait, unless the
+// service joins another service's namespaces (that container must exist
+// first), and returns the remaining steps.
+func (e *executor) createEarly(ctx context.Context, svc string, steps []Step) ([]Step, error) {
+	s, ok := e.plan.Project.Service(svc)
+	if e.plan.Down || !ok || joinsService(s) {
+		return steps, nil
+	}
+	var rest []Step
+	for _, st := range steps {
+		if st.Action != ActCreate {
+			rest = append(rest, st)
+			continue
+		}
+		if err := e.runStep(ctx, st); err != nil {
+			return nil, err
+		}
+	}
+	return rest, nil
+}
+
+func joinsService(s *Service) bool {
+	for _, mode := range []string{s.NetworkMode, s.Ipc, s.Pid} {
+		if strings.HasPrefix(mode, "service:") {
+			return true
+		}
+	}
+	return false
+}
+
+// acquire takes a slot of the semaphore that bounds backend operations.
+func (e *executor) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case e.sem <- struct{}{}:
+		return func() { <-e.sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (e *executor) required(svc, dep string) bool {
@@ -120,8 +206,21 @@ func (e *executor) required(svc, dep string) bool {
 	return false
 }
 
-// runStep performs one step and reports its progress.
+// runStep performs one step and reports its progress. Starts take their
+// semaphore slot after their waits.
 func (e *executor) runStep(ctx context.Context, st Step) error {
+	if st.Action == ActStart || st.Action == ActRestart {
+		return e.start(ctx, st)
+	}
+	release, err := e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return e.doStep(ctx, st)
+}
+
+func (e *executor) doStep(ctx context.Context, st Step) error {
 	pr := e.o.Progress
 	switch st.Action {
 	case ActCreateNetwork:
@@ -144,8 +243,6 @@ func (e *executor) runStep(ctx context.Context, st Step) error {
 			return e.fail(st.Name, err)
 		}
 		return e.create(ctx, st, StatusRecreating, StatusRecreated)
-	case ActStart, ActRestart:
-		return e.start(ctx, st)
 	case ActStop:
 		pr.Event(containerEvent(st.Name, StatusStopping, false))
 		if err := e.b.Containers.Stop(ctx, st.ID, e.o.StopTimeout); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
@@ -224,6 +321,11 @@ func (e *executor) start(ctx context.Context, st Step) error {
 			return e.fail(st.Name, err)
 		}
 	}
+	release, err := e.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	doing, did := StatusStarting, StatusStarted
 	if st.Action == ActRestart {
 		doing, did = StatusRestarting, StatusRestarted

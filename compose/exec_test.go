@@ -216,8 +216,8 @@ func TestExecuteRecreateAndDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := f.Log()
-	if indexOfLog(t, log, "remove demo-web-1") > indexOfLog(t, log, "stop demo-api-1") ||
-		indexOfLog(t, log, "remove demo-api-1") > indexOfLog(t, log, "stop demo-db-1") {
+	if indexOfLog(t, log, "stop demo-web-1") > indexOfLog(t, log, "stop demo-api-1") ||
+		indexOfLog(t, log, "stop demo-api-1") > indexOfLog(t, log, "stop demo-db-1") {
 		t.Errorf("down not in reverse dependency order:\n%s", strings.Join(log, "\n"))
 	}
 	if indexOfLog(t, log, "remove network demo_default") < indexOfLog(t, log, "remove demo-db-1") {
