@@ -151,3 +151,38 @@ func TestFastPathDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per answer, want 0", n)
 	}
 }
+
+// FuzzFastAnswer feeds arbitrary packets to the fast path: it must never
+// panic, and whatever it answers must parse and carry the query's id.
+func FuzzFastAnswer(f *testing.F) {
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+		edns  bool
+	}{{"web.", dns.TypeA, false}, {"API.", dns.TypeA, true}, {"web.example.com.", dns.TypeAAAA, false}, {"x.", dns.TypeMX, true}} {
+		m := new(dns.Msg)
+		m.SetQuestion(q.name, q.qtype)
+		if q.edns {
+			m.SetEdns0(1232, true)
+		}
+		b, _ := m.Pack()
+		f.Add(b)
+	}
+	tbl := buildTable(testSnapshot(), hostDefaults{})
+	nt := tbl.byGateway[[4]byte{10, 1, 0, 1}]
+	st := newFastState()
+	dst := make([]byte, 0, 4096)
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		out, ok := fastAnswer(tbl, nt, pkt, dst, st)
+		if !ok {
+			return
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(out); err != nil {
+			t.Fatalf("answer to %x does not parse: %v", pkt, err)
+		}
+		if m.Id != uint16(pkt[0])<<8|uint16(pkt[1]) || !m.Response {
+			t.Fatalf("answer to %x: header %v", pkt, m.MsgHdr)
+		}
+	})
+}
