@@ -178,3 +178,19 @@ func assertGone(t *testing.T, m *Manager, id string, pid int) {
 		}
 	}
 }
+
+func TestSeccompProfileFile(t *testing.T) {
+	m, layers := newTestManager(t)
+	profile := filepath.Join(t.TempDir(), "profile.json")
+	os.WriteFile(profile, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}`), 0o644)
+	spec := testSpec(layers, "sh", "-c", "mkdir /tmp/d && echo MADE")
+	spec.Security.Seccomp = profile
+	if code, out := output(t, m, spec); code == 0 || strings.Contains(out, "MADE") {
+		t.Fatalf("profile not applied: %d %q", code, out)
+	}
+	spec.Security.Seccomp = "unconfined"
+	spec.Process.Args = []string{"sh", "-c", "grep Seccomp: /proc/self/status"}
+	if _, out := output(t, m, spec); !strings.Contains(out, "Seccomp:\t0") {
+		t.Fatalf("unconfined: %q", out)
+	}
+}

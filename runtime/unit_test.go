@@ -340,3 +340,26 @@ func TestLogsReadback(t *testing.T) {
 		t.Fatalf("since future: %q", out.String())
 	}
 }
+
+func TestAttachFrames(t *testing.T) {
+	var buf bytes.Buffer
+	writeFrame(&buf, frameStdout, []byte("out"))
+	writeFrame(&buf, frameStderr, nil)
+	writeFrame(&buf, frameResize, []byte{0, 80, 0, 24})
+	for _, want := range []struct {
+		id byte
+		p  string
+	}{{frameStdout, "out"}, {frameStderr, ""}, {frameResize, "\x00P\x00\x18"}} {
+		id, p, err := readFrame(&buf, nil)
+		if err != nil || id != want.id || string(p) != want.p {
+			t.Fatalf("frame %d %q %v, want %d %q", id, p, err, want.id, want.p)
+		}
+	}
+	if _, _, err := readFrame(&buf, nil); err == nil {
+		t.Fatal("read past the end")
+	}
+	buf.Write([]byte{frameStdin, 0xff, 0xff, 0xff, 0xff})
+	if _, _, err := readFrame(&buf, nil); err == nil {
+		t.Fatal("oversized frame accepted")
+	}
+}
