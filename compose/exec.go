@@ -16,7 +16,8 @@ import (
 
 // ExecOptions tune Execute. The zero value works.
 type ExecOptions struct {
-	// Parallel bounds concurrent operations (default 8).
+	// Parallel bounds concurrent backend operations (default 8); waits on
+	// dependencies do not count.
 	Parallel int
 	// WaitTimeout bounds each wait on a dependency's condition (0: none).
 	WaitTimeout time.Duration

@@ -214,6 +214,9 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 	if o.Build {
 		return fmt.Errorf("up --build: building images is not wired yet: build with 'berth image build' first: %w", errdefs.ErrNotImplemented)
 	}
+	if o.Pull == "always" {
+		return fmt.Errorf("up --pull always: berth cannot pull yet (import, load or build images): %w", errdefs.ErrNotImplemented)
+	}
 	scale, err := parseScale(o.Scale)
 	if err != nil {
 		return err
@@ -257,7 +260,30 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 	if o.Detach {
 		return nil
 	}
-	return attachUp(ctx, g, c, p, b, services, o)
+	return attachUp(ctx, g, c, p, b, attachedServices(p, services, o), o)
+}
+
+// attachedServices are the services whose logs an attached up shows:
+// --attach, else the selected ones (all when none), minus --no-attach.
+func attachedServices(p *compose.Project, services []string, o composeUpOptions) []string {
+	base := o.Attach
+	if len(base) == 0 {
+		base = services
+	}
+	if len(base) == 0 {
+		base = p.ServiceNames()
+	}
+	skip := map[string]bool{}
+	for _, s := range o.NoAttach {
+		skip[s] = true
+	}
+	var out []string
+	for _, s := range base {
+		if !skip[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 type composeDownOptions struct {
