@@ -160,10 +160,9 @@ type State struct {
 	Health       *HealthState `json:",omitempty"`
 	Error        string
 	// StoppedByUser is set by Stop/Kill so the restart policy does not apply.
+	// (A dead monitor is noticed through its flock on monitor.lock, not by
+	// pid, so a recycled pid cannot pass for it.)
 	StoppedByUser bool `json:",omitempty"`
-	// MonitorStart is the monitor's start time (clock ticks since boot, from
-	// /proc/<pid>/stat) so a recycled pid is not taken for the monitor.
-	MonitorStart uint64 `json:",omitempty"`
 }
 
 // Running reports whether the container's process is (or is about to be) up.
