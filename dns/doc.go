@@ -28,10 +28,9 @@
 // the network's containers are answered; PTR queries for other addresses
 // inside a berth subnet get NXDOMAIN. Berth's answers carry TTL 0: names
 // follow containers that come and go (a restarted container may get a new
-// address, a stopped one must stop resolving at once, as the compose and
-// run tests check), and the server is one hop away on the bridge, so a
-// cache inside the container would only serve stale addresses. Docker
-// uses 600 s and gets exactly that staleness.
+// address, a stopped one must stop resolving at once), and the server is
+// one hop away on the bridge, so a cache inside the container would only
+// serve stale addresses. Docker uses 600 s and gets that staleness.
 //
 // Everything else is forwarded to the upstream resolvers: over UDP (TCP
 // when the client used TCP, and a TCP retry when the UDP answer is
