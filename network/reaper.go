@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -25,33 +28,44 @@ type reapReq struct {
 	done  chan error
 }
 
+// reaper holds the pending requests per network namespace: a batch leader
+// deletes links in its own namespace only.
 var reaper struct {
 	sync.Mutex
-	pending []reapReq
-	busy    bool
+	pending map[string][]reapReq
+	busy    map[string]bool
 }
 
-// deleteLinks removes the named host links (missing ones are fine),
-// batched with concurrent callers.
+// deleteLinks removes the named links of the calling thread's namespace
+// (missing ones are fine), batched with concurrent callers.
 func deleteLinks(names []string) error {
 	if len(names) == 0 {
 		return nil
 	}
+	runtime.LockOSThread() // the namespace must not change under us
+	defer runtime.UnlockOSThread()
+	ns, err := os.Readlink("/proc/thread-self/ns/net")
+	if err != nil {
+		ns = "?" + strconv.Itoa(unix.Gettid()) // unknown: never share a batch
+	}
 	req := reapReq{names: names, done: make(chan error, 1)}
 	reaper.Lock()
-	reaper.pending = append(reaper.pending, req)
-	if reaper.busy {
+	if reaper.pending == nil {
+		reaper.pending, reaper.busy = map[string][]reapReq{}, map[string]bool{}
+	}
+	reaper.pending[ns] = append(reaper.pending[ns], req)
+	if reaper.busy[ns] {
 		reaper.Unlock()
 		return <-req.done
 	}
-	reaper.busy = true
+	reaper.busy[ns] = true
 	reaper.Unlock()
 	for {
 		reaper.Lock()
-		batch := reaper.pending
-		reaper.pending = nil
+		batch := reaper.pending[ns]
+		delete(reaper.pending, ns)
 		if len(batch) == 0 {
-			reaper.busy = false
+			delete(reaper.busy, ns)
 			reaper.Unlock()
 			break
 		}
