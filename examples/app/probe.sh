@@ -19,15 +19,22 @@ URL=http://127.0.0.1:$PORT/
 fail() { echo "app probe: FAIL: $*" >&2; exit 1; }
 ok() { echo "app probe: ok: $*" >&2; }
 
+# http_get URL: prints the body; fails unless the status is 200.
 http_get() {
-  if command -v curl >/dev/null; then curl -fsS --max-time 5 "$1"
-  else timeout 5 busybox wget -qO- "$1"; fi
+  if command -v curl >/dev/null; then
+    local out
+    out=$(curl -sS --max-time 5 -w '\n%{http_code}' "$1") || return 1
+    printf '%s\n' "${out%$'\n'*}"
+    [ "${out##*$'\n'}" = 200 ]
+  else
+    timeout 5 busybox wget -qO- "$1"
+  fi
 }
 
 # hits prints N from one "hits: N" answer.
 hits() {
   local body
-  body=$(http_get "$URL") || fail "GET $URL failed"
+  body=$(http_get "$URL") || fail "GET $URL failed: $body"
   [[ $body =~ ^hits:\ ([0-9]+)$ ]] || fail "GET $URL answered \"$body\", want \"hits: N\""
   echo "${BASH_REMATCH[1]}"
 }

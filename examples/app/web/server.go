@@ -26,12 +26,12 @@ func (s *server) routes() http.Handler {
 func (s *server) hits(w http.ResponseWriter, r *http.Request) {
 	v, err := s.redis.do(r.Context(), "INCR", "hits")
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		fail(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	n, ok := v.(int64)
 	if !ok {
-		http.Error(w, fmt.Sprintf("INCR returned %T", v), http.StatusBadGateway)
+		fail(w, http.StatusBadGateway, fmt.Sprintf("INCR returned %T", v))
 		return
 	}
 	fmt.Fprintf(w, "hits: %d\n", n)
@@ -41,20 +41,29 @@ func (s *server) hits(w http.ResponseWriter, r *http.Request) {
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 	v, err := s.redis.do(r.Context(), "PING")
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		fail(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
 	if v != "PONG" {
-		http.Error(w, fmt.Sprintf("PING returned %v", v), http.StatusServiceUnavailable)
+		fail(w, http.StatusServiceUnavailable, fmt.Sprintf("PING returned %v", v))
 		return
 	}
 	fmt.Fprintln(w, "ok")
 }
 
-// statusRecorder remembers the status code a handler wrote.
+// fail answers with an error and hands its text to the request log.
+func fail(w http.ResponseWriter, code int, msg string) {
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.err = msg
+	}
+	http.Error(w, msg, code)
+}
+
+// statusRecorder remembers the status code and error a handler wrote.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	err    string
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -62,15 +71,19 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// logged writes "METHOD PATH STATUS DURATION from CLIENT" per request.
+// logged writes "METHOD PATH STATUS DURATION from CLIENT[: ERROR]" per request.
 func (s *server) logged(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		client, _, _ := net.SplitHostPort(r.RemoteAddr)
-		s.log.Printf("%s %s %d %s from %s", r.Method, r.URL.Path, rec.status,
+		line := fmt.Sprintf("%s %s %d %s from %s", r.Method, r.URL.Path, rec.status,
 			time.Since(start).Round(time.Microsecond), client)
+		if rec.err != "" {
+			line += ": " + rec.err
+		}
+		s.log.Print(line)
 	})
 }
 

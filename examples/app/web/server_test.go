@@ -124,8 +124,8 @@ func TestRedisDown(t *testing.T) {
 			t.Errorf("GET %s with redis down = %d %q, want 503 naming %s", path, code, body, addr)
 		}
 	}
-	if !strings.Contains(logs.String(), "GET /healthz 503") {
-		t.Errorf("log lacks the failed request:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "GET /healthz 503") || !strings.Contains(logs.String(), "from 192.0.2.1: redis "+addr) {
+		t.Errorf("log lacks the failed request and its reason:\n%s", logs.String())
 	}
 }
 
