@@ -108,9 +108,11 @@ vols=$("${B[@]}" volume ls -q </dev/null | grep "^${project}_" || true)
 [ -z "$vols" ] || fail "volumes left after down -v: $vols"
 nets=$("${B[@]}" network ls --format '{{.Name}}' </dev/null | grep "^${project}_" || true)
 [ -z "$nets" ] || fail "networks left after down -v: $nets"
-for l in $(sort -u <<<"$links"); do
+checked=$(sort -u <<<"$links" | grep . || true)
+[ -n "$checked" ] || fail "found no bridge for ${project}_default while it was up"
+for l in $checked; do
   ! ip link show "$l" >/dev/null 2>&1 || fail "link $l (bridge of ${project}_default or a veth on it) left after down"
 done
 new_mounts=$(comm -13 <(echo "$mounts_before") <(mounts_under) | grep . || true)
 [ -z "$new_mounts" ] || fail "mounts left after down: $new_mounts"
-say "ok: up, probe, down, up, probe, down -v; nothing left"
+say "ok: up, probe, down, up, probe, down -v; nothing left (links checked: $(echo $checked))"
