@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +96,19 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, p, _ := net.SplitHostPort(l.Addr().String())
 	return p
+}
+
+// --network host shares the host's interfaces but not its /etc files.
+func TestNetworkHost(t *testing.T) {
+	e := newEnv(t)
+	before, _ := os.ReadFile("/etc/hosts")
+	hostName, _ := os.Hostname()
+	out := e.must("container", "run", "--rm", "--network", "host", "busybox", "sh", "-c", "hostname; echo tampered >> /etc/hosts; ls /sys/class/net | grep -c .")
+	lines := strings.Fields(out)
+	if len(lines) != 2 || lines[0] != hostName || lines[1] == "1" {
+		t.Errorf("host network container saw %q (hostname, link count)", out)
+	}
+	if after, _ := os.ReadFile("/etc/hosts"); string(after) != string(before) {
+		t.Errorf("the container changed the host's /etc/hosts")
+	}
 }

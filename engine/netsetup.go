@@ -148,6 +148,10 @@ func (e *Engine) etcPaths(id string) (hosts, hostname, resolv string) {
 func (e *Engine) writeEtcFiles(ctx context.Context, c *runtime.Container, d *containerData, eps []*network.Endpoint) error {
 	hostsP, hostnameP, resolvP := e.etcPaths(c.ID)
 	name := c.Spec.Hostname
+	if d.NetworkMode == "host" {
+		// The host's files, copied: the container must not edit the host's.
+		return e.copyHostEtc(hostsP, hostnameP, resolvP, name)
+	}
 	var b strings.Builder
 	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
 	for _, h := range d.Config.ExtraHosts {
@@ -229,8 +233,6 @@ func (e *Engine) etcMounts(ctx context.Context, spec *runtime.Spec, d *container
 	hosts, hostname, resolv := e.etcPaths(spec.ID)
 	if other, ok := strings.CutPrefix(d.NetworkMode, "container:"); ok {
 		hosts, _, resolv = e.etcPaths(other)
-	} else if d.NetworkMode == "host" {
-		hosts, resolv = "/etc/hosts", "/etc/resolv.conf"
 	}
 	taken := map[string]bool{}
 	for _, m := range spec.Mounts {
@@ -242,4 +244,17 @@ func (e *Engine) etcMounts(ctx context.Context, spec *runtime.Spec, d *container
 		}
 	}
 	return nil
+}
+
+func (e *Engine) copyHostEtc(hostsP, hostnameP, resolvP, name string) error {
+	for _, f := range [][2]string{{"/etc/hosts", hostsP}, {"/etc/resolv.conf", resolvP}} {
+		data, err := os.ReadFile(f[0])
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		if err := atomicfile.WriteFile(f[1], data, 0o644); err != nil {
+			return err
+		}
+	}
+	return atomicfile.WriteFile(hostnameP, []byte(name+"\n"), 0o644)
 }

@@ -33,7 +33,6 @@ func newContainerStopCmd(g *globals) *cobra.Command {
 			return forEach(ctx, cmd, args, true, func(ctx context.Context, r string) error { return e.Stop(ctx, r, t) })
 		})
 	c.Flags().IntVarP(&secs, "time", "t", 0, "seconds to wait before killing the container")
-	c.Flags().String("signal", "", "signal to send to the container (default: its stop signal)")
 	return c
 }
 
@@ -167,7 +166,7 @@ func parseLogTime(flag, s string, now time.Time) (time.Time, error) {
 }
 
 func newContainerExecCmd(g *globals) *cobra.Command {
-	var interactive, tty, detach, privileged bool
+	var interactive, tty, detach bool
 	var env, envFiles []string
 	var workdir, user, detachKeys string
 	c := engineCmd(g, "exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", cobra.MinimumNArgs(2),
@@ -211,7 +210,6 @@ func newContainerExecCmd(g *globals) *cobra.Command {
 	f.StringVarP(&workdir, "workdir", "w", "", "working directory inside the container")
 	f.StringVarP(&user, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	f.StringVar(&detachKeys, "detach-keys", "", "override the key sequence for detaching a container")
-	f.BoolVar(&privileged, "privileged", false, "give extended privileges to the command (not supported)")
 	return c
 }
 
