@@ -35,21 +35,9 @@ func addNetworkCommands(root *cobra.Command, g *globals) {
 		Args:    cobra.NoArgs,
 		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	for _, sub := range []*cobra.Command{newNetworkCreateCmd(g), newNetworkLsCmd(g),
-		newNetworkInspectCmd(g), newNetworkRmCmd(g), newNetworkPruneCmd(g)} {
-		networkShadowFileFlag(sub)
-		cmd.AddCommand(sub)
-	}
+	cmd.AddCommand(newNetworkCreateCmd(g), newNetworkLsCmd(g),
+		newNetworkInspectCmd(g), newNetworkRmCmd(g), newNetworkPruneCmd(g))
 	root.AddCommand(cmd)
-}
-
-// networkShadowFileFlag gives cmd a hidden local "file" flag. The root's
-// persistent compose flag --file/-f would otherwise take -f, which Docker's
-// network commands use for --format, --filter and --force (cobra panics on
-// the clash); a local flag of the same name keeps the persistent one out.
-func networkShadowFileFlag(cmd *cobra.Command) {
-	cmd.Flags().StringArray("file", nil, "unused")
-	cmd.Flags().MarkHidden("file")
 }
 
 type networkCreateFlags struct {
