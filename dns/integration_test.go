@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/vishvananda/netlink"
 
 	"github.com/berth/berth/internal/testutil"
 )
@@ -274,4 +275,46 @@ func TestIntegrationEnsureRestartsKilledServer(t *testing.T) {
 func reverse(ip string) string {
 	n, _ := dns.ReverseAddr(ip)
 	return n
+}
+
+func TestIntegrationServerLetsGoOfDeletedBridge(t *testing.T) {
+	testutil.RequiresRoot(t)
+	t.Parallel()
+	n1 := newTestNet(t)
+	dir := filepath.Join(testutil.TempRoot(t), "run", "dns")
+	nv := n1.netView("one")
+	nv.Bridge = n1.Bridge
+	err := WriteSnapshot(dir, Snapshot{
+		Networks:  []NetworkView{nv},
+		Records:   []Record{{Network: "one", Names: []string{"web"}, IP: n1.ClientIP}},
+		Upstreams: []string{"127.0.0.1:1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := runServer(t, dir, serveOptions{IdleGrace: 500 * time.Millisecond, Poll: 100 * time.Millisecond, ResolvConf: "/nonexistent"})
+	in, err := exchangeOn(n1.dialIn(t, "udp", net.JoinHostPort(n1.Gateway, "53")), "web.", dns.TypeA)
+	if err != nil || sortedAnswers(in) != n1.ClientIP {
+		t.Fatalf("web before the bridge went away: %v %v", in, err)
+	}
+	// The network is torn down without telling DNS (a crashed CLI): the
+	// server closes its sockets and, with nothing left, exits.
+	br, err := netlink.LinkByName(n1.Bridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkDel(br); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("server still running 15 s after its only bridge was deleted")
+	}
+	if left := socketInodes(t, n1.Gateway, 53); len(left) != 0 {
+		t.Fatalf("sockets left on %s: %v", n1.Gateway, left)
+	}
 }

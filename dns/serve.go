@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -122,13 +123,13 @@ func (s *server) loop(ctx context.Context, w *fsnotify.Watcher) error {
 		case <-tick.C:
 			s.reload(ctx, false)
 		}
-		if len(s.res.tbl.Load().byGateway) > 0 {
+		if len(s.listeners) > 0 {
 			lastBusy = time.Now()
 			continue
 		}
 		if time.Since(lastBusy) >= s.opt.IdleGrace {
 			s.reload(ctx, true) // last look, in case a writer just added a network
-			if len(s.res.tbl.Load().byGateway) == 0 {
+			if len(s.listeners) == 0 {
 				return nil
 			}
 		}
@@ -141,7 +142,7 @@ func (s *server) loop(ctx context.Context, w *fsnotify.Watcher) error {
 func (s *server) reload(ctx context.Context, force bool) {
 	st := stampOf(filepath.Join(s.dir, recordsFile))
 	if !force && st == s.stamp && s.res.tbl.Load() != nil {
-		s.openMissing(ctx) // retry listeners that failed to bind
+		s.reconcile(ctx) // bridges come and go; binds that failed are retried
 		return
 	}
 	snap, err := ReadSnapshot(s.dir)
@@ -152,23 +153,34 @@ func (s *server) reload(ctx context.Context, force bool) {
 	s.stamp = st
 	t := buildTable(snap, serverDefaults(s.opt.ResolvConf))
 	s.res.tbl.Store(t)
-	for gw, l := range s.listeners {
-		if t.byGateway[gw] == nil {
-			l.close()
-			delete(s.listeners, gw)
-		}
-	}
-	s.openMissing(ctx)
+	s.reconcile(ctx)
 	loaded := filepath.Join(s.dir, loadedFile)
 	if err := atomicfile.WriteFile(loaded, []byte(strconv.FormatUint(t.serial, 10)+"\n"), 0o644); err != nil {
 		slog.Warn("dns server: write loaded serial", "err", err)
 	}
 }
 
-// openMissing opens a listener for every gateway without one.
-func (s *server) openMissing(ctx context.Context) {
-	for gw := range s.res.tbl.Load().byGateway {
-		if s.listeners[gw] != nil {
+// reconcile makes the listeners match the live networks of the current
+// table: a network is live while its gateway address is on its bridge
+// (NetworkView.Bridge) or, without a bridge name, on any local interface,
+// and no other process serves that address. So a server whose networks
+// were torn down without a snapshot update closes its sockets and exits,
+// and never shares (SO_REUSEPORT) an address with another root's server.
+func (s *server) reconcile(ctx context.Context) {
+	t := s.res.tbl.Load()
+	for gw, l := range s.listeners {
+		nt := t.byGateway[gw]
+		if nt == nil || !gatewayLive(gw, nt.bridge) {
+			l.close()
+			delete(s.listeners, gw)
+		}
+	}
+	for gw, nt := range t.byGateway {
+		if s.listeners[gw] != nil || !gatewayLive(gw, nt.bridge) {
+			continue
+		}
+		if portTaken(gw, s.opt.Port) {
+			slog.Warn("dns server: address served by another process", "gateway", netip.AddrFrom4(gw), "network", nt.name)
 			continue
 		}
 		l, err := openListener(ctx, gw, s.opt.Port, s.opt.UDPSockets, &netHandler{r: &s.res, gw: gw})

@@ -284,3 +284,34 @@ func TestServeExitsWithoutNetworksAndHoldsLock(t *testing.T) {
 		t.Fatalf("sockets left open: %v", left)
 	}
 }
+
+func TestServeStaysOffAnAddressServedByAnother(t *testing.T) {
+	port := freePort(t, "127.0.0.1")
+	// Another root's server already holds 127.0.0.1:port with SO_REUSEPORT,
+	// which would let this server's sockets join and split the queries.
+	lc := net.ListenConfig{Control: listenControl}
+	other, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	before := socketInodes(t, "127.0.0.1", port)
+
+	dir := t.TempDir()
+	if err := WriteSnapshot(dir, loopSnapshot("127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	done := runServer(t, dir, serveOptions{Port: port, IdleGrace: 300 * time.Millisecond, Poll: 50 * time.Millisecond, ResolvConf: "/nonexistent"})
+	if now := socketInodes(t, "127.0.0.1", port); strings.Join(now, " ") != strings.Join(before, " ") {
+		t.Fatalf("server bound an address another process serves: %v -> %v", before, now)
+	}
+	// Nothing to serve: it goes away like a server without networks.
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server with no servable network still running after 10 s")
+	}
+}

@@ -33,6 +33,11 @@ type NetworkView struct {
 	Name    string `json:"name"`
 	Gateway string `json:"gateway"`          // IPv4 address of the bridge
 	Subnet  string `json:"subnet,omitempty"` // CIDR; PTR queries inside it never leave berth
+	// Bridge is the network's bridge device. When set, the server listens
+	// only while Gateway is on that device, so a server whose bridge was
+	// deleted (and perhaps re-made by another root with the same address)
+	// lets go. When empty, any local interface holding Gateway will do.
+	Bridge string `json:"bridge,omitempty"`
 }
 
 // Record maps the names of one endpoint (container name, aliases, compose

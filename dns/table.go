@@ -20,9 +20,10 @@ type table struct {
 
 // netTable holds one network's names.
 type netTable struct {
-	name  string
-	names map[string]*entry  // lower-case name without trailing dot
-	ptr   map[[4]byte]string // address -> FQDN for PTR answers
+	name   string
+	bridge string             // "" = any local interface
+	names  map[string]*entry  // lower-case name without trailing dot
+	ptr    map[[4]byte]string // address -> FQDN for PTR answers
 }
 
 // entry is every address one name has on one network.
@@ -47,7 +48,7 @@ func buildTable(s Snapshot, def hostDefaults) *table {
 		if err != nil {
 			continue
 		}
-		nt := &netTable{name: n.Name, names: map[string]*entry{}, ptr: map[[4]byte]string{}}
+		nt := &netTable{name: n.Name, bridge: n.Bridge, names: map[string]*entry{}, ptr: map[[4]byte]string{}}
 		t.byGateway[gw.As4()] = nt
 		byName[n.Name] = nt
 		if p, err := netip.ParsePrefix(n.Subnet); err == nil {
