@@ -68,8 +68,13 @@
 //
 // Serve holds the flock dns.lock for its whole life and writes dns.pid
 // once its sockets are bound (Ensure waits for that), and loaded (the
-// serial of the last loaded snapshot) after each reload. It exits by
-// itself when the snapshot has listed no network for a few seconds. Ensure
+// serial of the last loaded snapshot) after each reload. A network is
+// served while its gateway address is on its bridge (NetworkView.Bridge;
+// without it, on any local interface) and no other process already serves
+// that address: the server of another berth root whose network got the
+// same gateway would otherwise share the queries through SO_REUSEPORT, and
+// a server whose bridges were deleted behind its back lets go of them. It
+// exits by itself when it has had nothing to serve for a few seconds. Ensure
 // starts the server, detached, when no process holds dns.lock, which also
 // covers a server that was SIGKILLed; Stop terminates it, and StopIfIdle
 // does so only when the snapshot lists no network.
