@@ -167,3 +167,41 @@ func TestComposeLogsAndRun(t *testing.T) {
 	}
 	e.must(append(p, "down")...)
 }
+
+// TestComposeServiceDNS: a client reaches a service by its name and its
+// alias; both replicas of a scaled service answer its name.
+func TestComposeServiceDNS(t *testing.T) {
+	e := newEnv(t)
+	dir := composeDir(t, "cdns", `services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    scale: 2
+    networks:
+      default:
+        aliases: [www]
+  client:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    depends_on: [web]
+`)
+	p := []string{"--project-directory", dir}
+	e.must(append(p, "up", "-d")...)
+	// the first lookups after the root's DNS server started can fail for a
+	// moment (a dns/engine matter, reported); compose's records are what is
+	// tested here
+	e.waitFor("the DNS server", 10*time.Second, func() bool {
+		return e.run(append(p, "exec", "-T", "client", "nslookup", "cdns-client-1")...).Code == 0
+	})
+	for _, name := range []string{"web", "www", "cdns-web-2"} {
+		out := e.must(append(p, "exec", "-T", "client", "sh", "-c", "timeout 5 wget -qO- http://"+name+":8080/")...)
+		if !strings.HasPrefix(out, "cdns-web-") {
+			t.Errorf("%s answered %q", name, out)
+		}
+	}
+	out := e.must(append(p, "exec", "-T", "client", "nslookup", "web")...)
+	if strings.Count(out, "Address: 172.") < 2 && strings.Count(out, "Address: 10.") < 2 {
+		t.Errorf("web does not resolve to both replicas:\n%s", out)
+	}
+	e.must(append(p, "down")...)
+}

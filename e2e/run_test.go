@@ -34,7 +34,7 @@ func TestRunNameClash(t *testing.T) {
 	e := newEnv(t)
 	e.must("container", "create", "--name", "dup", "busybox", "true")
 	r := e.run("container", "run", "--name", "dup", "busybox", "true")
-	if r.Code != 125 || !strings.Contains(r.Stderr, `The container name "/dup" is already in use`) && !strings.Contains(r.Stderr, `container name "/dup" is already in use`) {
+	if r.Code != 125 || !strings.Contains(r.Stderr, `Conflict. The container name "/dup" is already in use by container "`) {
 		t.Errorf("name clash: %s", r)
 	}
 }

@@ -52,7 +52,8 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *runtime.Co
 	}
 	if cfg.Name != "" {
 		if c, gerr := e.Runtime.Get(ctx, cfg.Name); gerr == nil && strings.TrimPrefix(cfg.Name, "/") == c.Name {
-			return nil, fmt.Errorf("the container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name: %w",
+			//lint:ignore ST1005 Docker's exact message: scripts match on it
+			return nil, fmt.Errorf("Conflict. The container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name: %w",
 				"/"+c.Name, c.ID, errdefs.ErrAlreadyExists)
 		}
 	}
