@@ -83,3 +83,27 @@ func (e *Engine) StatsSample(ctx context.Context, refs []string, interval time.D
 	}
 	return out, nil
 }
+
+// Prune removes every stopped container matching the ps filters
+// (label=, until= is not supported) and returns their ids.
+func (e *Engine) Prune(ctx context.Context, filters []string) ([]string, error) {
+	list, err := e.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err = FilterPs(list, PsOptions{All: true, Filters: filters})
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, d := range list {
+		if d.State.Running || d.State.Restarting || d.State.Paused {
+			continue
+		}
+		if err := e.Remove(ctx, d.ID, RemoveOptions{}); err != nil {
+			return removed, err
+		}
+		removed = append(removed, d.ID)
+	}
+	return removed, nil
+}

@@ -353,23 +353,13 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 			if !force && !confirm(cmd, "WARNING! This will remove all stopped containers.") {
 				return nil
 			}
-			list, err := e.List(ctx)
-			if err != nil {
-				return err
-			}
-			list, err = engine.FilterPs(list, engine.PsOptions{All: true, Filters: filters})
-			if err != nil {
-				return err
-			}
+			removed, err := e.Prune(ctx, filters)
 			fmt.Fprintln(cmd.OutOrStdout(), "Deleted Containers:")
-			for _, d := range list {
-				if d.State.Running || d.State.Restarting {
-					continue
-				}
-				if err := e.Remove(ctx, d.ID, engine.RemoveOptions{}); err != nil {
-					return err
-				}
-				fmt.Fprintln(cmd.OutOrStdout(), d.ID)
+			for _, id := range removed {
+				fmt.Fprintln(cmd.OutOrStdout(), id)
+			}
+			if err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "\nTotal reclaimed space: %s\n", units.HumanSize(0))
 			return nil
