@@ -280,10 +280,28 @@ func reverse(ip string) string {
 func TestIntegrationServerLetsGoOfDeletedBridge(t *testing.T) {
 	testutil.RequiresRoot(t)
 	t.Parallel()
+	cases := []struct {
+		name        string
+		namedBridge bool // NetworkView.Bridge set
+		takeOver    bool // another bridge gets the address right away
+	}{
+		{"named bridge deleted", true, false},
+		{"named bridge replaced", true, true},
+		{"unnamed bridge deleted", false, false},
+		{"unnamed bridge replaced", false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { testLetGoOfBridge(t, tc.namedBridge, tc.takeOver) })
+	}
+}
+
+func testLetGoOfBridge(t *testing.T, namedBridge, takeOver bool) {
 	n1 := newTestNet(t)
 	dir := filepath.Join(testutil.TempRoot(t), "run", "dns")
 	nv := n1.netView("one")
-	nv.Bridge = n1.Bridge
+	if namedBridge {
+		nv.Bridge = n1.Bridge
+	}
 	err := WriteSnapshot(dir, Snapshot{
 		Networks:  []NetworkView{nv},
 		Records:   []Record{{Network: "one", Names: []string{"web"}, IP: n1.ClientIP}},
@@ -297,14 +315,23 @@ func TestIntegrationServerLetsGoOfDeletedBridge(t *testing.T) {
 	if err != nil || sortedAnswers(in) != n1.ClientIP {
 		t.Fatalf("web before the bridge went away: %v %v", in, err)
 	}
-	// The network is torn down without telling DNS (a crashed CLI): the
-	// server closes its sockets and, with nothing left, exits.
+	// The network is torn down without telling DNS (a crashed CLI) and
+	// another root's new bridge gets the same address at once: the server
+	// lets go of the address, and with nothing left, exits.
 	br, err := netlink.LinkByName(n1.Bridge)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := netlink.LinkDel(br); err != nil {
 		t.Fatal(err)
+	}
+	if takeOver {
+		other := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "bdx" + randHex(t, 3)}}
+		if err := netlink.LinkAdd(other); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { netlink.LinkDel(other) })
+		mustAddr(t, other, n1.Gateway+"/24")
 	}
 	select {
 	case err := <-done:

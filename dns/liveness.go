@@ -38,6 +38,28 @@ func gatewayLive(gw [4]byte, bridge string) bool {
 	return false
 }
 
+// interfaceWith returns the name of the interface that has gw as one of
+// its addresses, or "".
+func interfaceWith(gw [4]byte) string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	ip := net.IP(gw[:])
+	for _, ifi := range ifs {
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+				return ifi.Name
+			}
+		}
+	}
+	return ""
+}
+
 // portTaken reports whether some socket of this network namespace is bound
 // to gw:port over UDP, or listens on it over TCP. The server asks only for
 // addresses it does not serve itself, so a hit is another process: most

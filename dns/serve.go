@@ -61,6 +61,7 @@ type server struct {
 	opt       serveOptions
 	res       resolver
 	listeners map[[4]byte]*listener
+	pins      map[pinKey]string // interface first seen holding a gateway
 	stamp     fileStamp
 }
 
@@ -89,7 +90,7 @@ func serve(ctx context.Context, dir string, opt serveOptions) error {
 	if err := w.Add(dir); err != nil {
 		return fmt.Errorf("dns server: watch %s: %w", dir, err)
 	}
-	s := &server{dir: dir, opt: opt, listeners: map[[4]byte]*listener{}}
+	s := &server{dir: dir, opt: opt, listeners: map[[4]byte]*listener{}, pins: map[pinKey]string{}}
 	s.res.fwd.try, s.res.fwd.total = opt.try, opt.total
 	defer s.closeAll()
 	s.reload(ctx, true)
@@ -162,21 +163,40 @@ func (s *server) reload(ctx context.Context, force bool) {
 
 // reconcile makes the listeners match the live networks of the current
 // table: a network is live while its gateway address is on its bridge
-// (NetworkView.Bridge) or, without a bridge name, on any local interface,
-// and no other process serves that address. So a server whose networks
-// were torn down without a snapshot update closes its sockets and exits,
-// and never shares (SO_REUSEPORT) an address with another root's server.
+// and no other process serves that address. The bridge is
+// NetworkView.Bridge or, when the snapshot does not name it, the
+// interface that held the address when the server first saw it. So a
+// server whose networks were torn down without a snapshot update closes
+// its sockets and exits, even when another root's new bridge gets the
+// same address, and it never shares (SO_REUSEPORT) an address with
+// another root's server.
 func (s *server) reconcile(ctx context.Context) {
 	t := s.res.tbl.Load()
+	for key := range s.pins {
+		if nt := t.byGateway[key.gw]; nt == nil || nt.name != key.network {
+			delete(s.pins, key)
+		}
+	}
+	live := map[[4]byte]bool{}
+	for gw, nt := range t.byGateway {
+		key := pinKey{nt.name, gw}
+		bridge := nt.bridge
+		if bridge == "" {
+			bridge = s.pins[key]
+		}
+		live[gw] = gatewayLive(gw, bridge)
+		if live[gw] && bridge == "" {
+			s.pins[key] = interfaceWith(gw) // "" for addresses only routed locally (127.0.0.2)
+		}
+	}
 	for gw, l := range s.listeners {
-		nt := t.byGateway[gw]
-		if nt == nil || !gatewayLive(gw, nt.bridge) {
+		if !live[gw] {
 			l.close()
 			delete(s.listeners, gw)
 		}
 	}
 	for gw, nt := range t.byGateway {
-		if s.listeners[gw] != nil || !gatewayLive(gw, nt.bridge) {
+		if s.listeners[gw] != nil || !live[gw] {
 			continue
 		}
 		if portTaken(gw, s.opt.Port) {
@@ -190,6 +210,12 @@ func (s *server) reconcile(ctx context.Context) {
 		}
 		s.listeners[gw] = l
 	}
+}
+
+// pinKey names one network's gateway for the interface pins.
+type pinKey struct {
+	network string
+	gw      [4]byte
 }
 
 func (s *server) closeAll() {
