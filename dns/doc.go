@@ -70,7 +70,8 @@
 // once its sockets are bound (Ensure waits for that), and loaded (the
 // serial of the last loaded snapshot) after each reload. A network is
 // served while its gateway address is on its bridge (NetworkView.Bridge;
-// without it, on any local interface) and no other process already serves
+// without it, the interface that held the address when the server first
+// saw it) and no other process already serves
 // that address: the server of another berth root whose network got the
 // same gateway would otherwise share the queries through SO_REUSEPORT, and
 // a server whose bridges were deleted behind its back lets go of them. It
