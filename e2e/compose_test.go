@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +174,7 @@ func TestComposeLogsAndRun(t *testing.T) {
 // alias; both replicas of a scaled service answer its name.
 func TestComposeServiceDNS(t *testing.T) {
 	e := newEnv(t)
+	octet := 1 + rand.IntN(254)
 	dir := composeDir(t, "cdns", `services:
   web:
     image: busybox
@@ -188,14 +191,14 @@ networks:
   default:
     ipam:
       config:
-        - subnet: 172.31.213.0/24
+        - subnet: 172.31.`+strconv.Itoa(octet)+`.0/24
 `)
-	// an explicit subnet: on a host shared with other berth roots the
-	// allocator has been seen to hand out a subnet another root's bridge
+	// an explicit (random) subnet: on a host shared with other berth roots
+	// the allocator has been seen to hand out a subnet another root's bridge
 	// routes, and lookups then reach the wrong DNS server (network matter)
 	p := []string{"--project-directory", dir}
 	e.must(append(p, "up", "-d")...)
-	if gw := e.inspect("cdns-client-1", "{{(index .NetworkSettings.Networks \"cdns_default\").Gateway}}"); gw != "172.31.213.1" {
+	if gw := e.inspect("cdns-client-1", "{{(index .NetworkSettings.Networks \"cdns_default\").Gateway}}"); gw != "172.31."+strconv.Itoa(octet)+".1" {
 		t.Errorf("ipam subnet not used: gateway %q", gw)
 	}
 	for _, name := range []string{"web", "www", "cdns-web-2"} {
@@ -205,7 +208,7 @@ networks:
 		}
 	}
 	out := e.must(append(p, "exec", "-T", "client", "nslookup", "web")...)
-	if strings.Count(out, "Address: 172.31.213.") < 2 {
+	if strings.Count(out, "Address: 172.31."+strconv.Itoa(octet)+".") < 2 {
 		t.Errorf("web does not resolve to both replicas:\n%s", out)
 	}
 	e.must(append(p, "down", "-t", "1")...)

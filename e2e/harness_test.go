@@ -177,27 +177,42 @@ func (e *env) cleanup() {
 	}
 }
 
-// stopDNS ends this root's DNS server, which is only supposed to exit by
-// itself once no network remains.
+// stopDNS waits for the monitors' exit hooks to finish, then ends this
+// root's DNS server (a hook may have started it again after the networks
+// went).
 func (e *env) stopDNS() {
-	data, err := os.ReadFile(filepath.Join(e.root, "run", "dns", "dns.pid"))
-	if err != nil {
-		return
+	e.waitProcs("__exited", 20*time.Second)
+	for _, pid := range e.procs("__dns") {
+		syscall.Kill(pid, syscall.SIGTERM)
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || !cmdlineHas(pid, e.root) {
-		return
-	}
-	syscall.Kill(pid, syscall.SIGTERM)
+	e.waitProcs("__dns", 10*time.Second)
 }
 
-func cmdlineHas(pid int, s string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(b), s)
+// procs lists the processes started on this root with the hidden command
+// cmd ("__dns", "__monitor", "__exited"; "" for any).
+func (e *env) procs(cmd string) []int {
+	var out []int
+	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.Contains(string(b), "\x00"+e.root+"\x00"+cmd) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func (e *env) waitProcs(cmd string, d time.Duration) {
+	for deadline := time.Now().Add(d); len(e.procs(cmd)) > 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // leaks lists mounts under the root, cgroups of its containers, berth
-// processes of the root (monitors) and netns files.
+// processes of the root (monitors, DNS server, hooks) and netns files.
 func (e *env) leaks() []string {
 	var out []string
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
@@ -217,12 +232,8 @@ func (e *env) leaks() []string {
 			out = append(out, "cgroup "+p)
 		}
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(b), e.root+"\x00__monitor") {
-			out = append(out, "monitor process "+filepath.Base(filepath.Dir(p)))
-		}
+	for _, pid := range e.procs("") {
+		out = append(out, fmt.Sprintf("berth process %d on the root", pid))
 	}
 	ns, _ := os.ReadDir(filepath.Join(e.root, "run", "netns"))
 	for _, de := range ns {
