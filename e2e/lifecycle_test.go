@@ -136,4 +136,11 @@ func TestLogsFollow(t *testing.T) {
 	if r := e.run("container", "logs", "--tail", "1", "talker"); r.Stdout != "line3\n" {
 		t.Errorf("logs --tail 1: %s", r)
 	}
+	r = e.run("container", "logs", "-t", "talker")
+	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 3 || !regexpMatch(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line1$`, lines[0]) {
+		t.Errorf("logs -t: %s", r)
+	}
+	if r := e.run("container", "logs", "--since", "2000-01-01T00:00:00Z", "--until", "2000-01-02T00:00:00Z", "talker"); r.Code != 0 || r.Stdout != "" {
+		t.Errorf("logs --since/--until a day in 2000: %s", r)
+	}
 }
