@@ -61,3 +61,52 @@ func TestRunTTY(t *testing.T) {
 		}
 	}
 }
+
+// attach to a detached -it container, type into it, and detach with
+// ctrl-p ctrl-q: the container keeps running.
+func TestAttachDetach(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "-d", "-it", "--name", "shell", "busybox", "sh")
+	cmd := exec.Command(e.bin, "--root", e.root, "container", "attach", "shell")
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var mu sync.Mutex
+	var out bytes.Buffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	seen := func(s string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(out.String(), s)
+	}
+	io.WriteString(f, "echo attached=$((40+2))\r")
+	e.waitFor("the echo through attach", 20*time.Second, func() bool { return seen("attached=42") })
+	io.WriteString(f, "\x10\x11") // ctrl-p ctrl-q
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+		if err != nil {
+			t.Errorf("attach after detach keys: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("attach did not detach; output:\n%s", out.String())
+	}
+	if s := e.inspect("shell", "{{.State.Status}}"); s != "running" {
+		t.Errorf("after detach the container is %q", s)
+	}
+}
