@@ -90,3 +90,28 @@ func TestDefaultSecurity(t *testing.T) {
 		t.Errorf("--read-only with --tmpfs /tmp: %s", r)
 	}
 }
+
+// --init, --ulimit, --sysctl, --cap-drop/--cap-add, no-new-privileges,
+// seccomp=unconfined reach the container.
+func TestSecurityFlags(t *testing.T) {
+	e := newEnv(t)
+	out := e.must("container", "run", "--rm", "--init", "busybox", "ps", "-o", "pid,args")
+	if !regexpMatch(`(?m)^\s*1\s+/sbin/berth-init`, out) {
+		t.Errorf("--init: PID 1 is not berth-init:\n%s", out)
+	}
+	if r := e.run("container", "run", "--rm", "--init", "busybox", "sh", "-c", "exit 4"); r.Code != 4 {
+		t.Errorf("--init exit code: %s", r)
+	}
+	out = e.must("container", "run", "--rm", "--ulimit", "nofile=100:200", "--sysctl", "net.ipv4.ip_forward=1",
+		"--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE", "--security-opt", "no-new-privileges", "busybox",
+		"sh", "-c", "ulimit -n; cat /proc/sys/net/ipv4/ip_forward; grep -E 'CapEff|NoNewPrivs' /proc/self/status")
+	if want := "100\n1\nCapEff:\t0000000000000400\nNoNewPrivs:\t1\n"; out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	if out := e.must("container", "run", "--rm", "--security-opt", "seccomp=unconfined", "busybox", "grep", "Seccomp:", "/proc/self/status"); out != "Seccomp:\t0\n" {
+		t.Errorf("seccomp=unconfined: %q", out)
+	}
+	if out := e.must("container", "run", "--rm", "busybox", "grep", "Seccomp:", "/proc/self/status"); out != "Seccomp:\t2\n" {
+		t.Errorf("default seccomp: %q", out)
+	}
+}
