@@ -70,9 +70,11 @@ func TestBeforeStartHookAndOnExit(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "closer")); string(b) != "closed" {
 		t.Errorf("hook closer not closed: %q", b)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "onexit")); strings.TrimSpace(string(b)) != c.ID {
-		t.Errorf("OnExit did not run: %q", b)
-	}
+	// OnExit runs after the monitor released its lock.
+	eventually(t, "OnExit", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "onexit"))
+		return strings.TrimSpace(string(b)) == c.ID
+	})
 }
 
 func TestLogsFollowAcrossRestarts(t *testing.T) {

@@ -31,6 +31,9 @@ type monitor struct {
 	stdinMu sync.Mutex
 	stdin   io.WriteCloser // the process's stdin, when OpenStdin, or the pty master
 	console *os.File       // the pty master, with a terminal
+	// unlock releases the monitor lock: the container is then stopped for
+	// good and cleaned up, as far as Get, Remove and Logs are concerned.
+	unlock func()
 	// consoleSock receives the pty master from libcontainer.
 	consoleSock *os.File
 	// winsize is the last size an attach client asked for (0 = none).
@@ -58,7 +61,7 @@ func RunMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks) 
 		rep.failed(err)
 		return err
 	}
-	mon := &monitor{m: m, c: c, hooks: hooks, rep: rep}
+	mon := &monitor{m: m, c: c, hooks: hooks, rep: rep, unlock: func() { ml.Unlock() }}
 	return mon.run(ctx)
 }
 
@@ -88,13 +91,16 @@ func (mon *monitor) run(ctx context.Context) error {
 			return mon.failStart(ctx, err)
 		}
 	}
-	defer func() {
-		if closer != nil {
-			closer.Close()
-		}
-	}()
 	mon.loop(ctx)
-	mon.finish(ctx)
+	mon.cleanup()
+	if closer != nil {
+		closer.Close()
+	}
+	if mon.attach != nil {
+		mon.attach.close()
+	}
+	mon.unlock()
+	mon.runOnExit(ctx)
 	return nil
 }
 
@@ -358,9 +364,9 @@ func (mon *monitor) cleanup() {
 	mon.m.removeCgroups(mon.c.ID)
 }
 
-// finish cleans up and runs the OnExit hook.
-func (mon *monitor) finish(ctx context.Context) {
-	mon.cleanup()
+// runOnExit runs the OnExit hook, after the monitor lock was released (so
+// the hook may remove the container).
+func (mon *monitor) runOnExit(ctx context.Context) {
 	if len(mon.c.Spec.OnExit) == 0 {
 		return
 	}
