@@ -33,7 +33,7 @@ func addComposeCommands(root *cobra.Command, g *globals) {
 		newComposeRestartCmd(g), newComposeRmCmd(g, short), newComposeKillCmd(g),
 		newComposePauseCmd(g, true), newComposePauseCmd(g, false), newComposeRunCmd(g), newComposeExecCmd(g),
 		newComposeLsCmd(g), newComposeScaleCmd(g), newComposeTopCmd(g), newComposePortCmd(g),
-		newComposeImagesCmd(g), newComposeWaitCmd(g), newComposeCpCmd(g))
+		newComposeImagesCmd(g), newComposeWaitCmd(g), newComposeCpCmd(g), newComposePullCmd(g))
 	for _, c := range composePendingCmds(root, g) {
 		root.AddCommand(c)
 	}
@@ -406,7 +406,6 @@ func composePendingCmds(root *cobra.Command, g *globals) []*cobra.Command {
 	}
 	return []*cobra.Command{
 		mk("events [OPTIONS] [SERVICE...]", "Receive real time events from the project's containers", bindEvents),
-		mk("pull [OPTIONS] [SERVICE...]", "Pull service images", bindPull),
 		mk("build [OPTIONS] [SERVICE...]", "Build or rebuild services", bindBuild),
 	}
 }
@@ -436,12 +435,6 @@ func bindEvents(c *cobra.Command) {
 	c.Flags().BoolVar(&asJSON, "json", false, "output events as a stream of json objects")
 	c.Flags().StringVar(&since, "since", "", "show all events created since timestamp")
 	c.Flags().StringVar(&until, "until", "", "stream events until this timestamp")
-}
-
-func bindPull(c *cobra.Command) {
-	var quiet, ignore bool
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "pull without printing progress information")
-	c.Flags().BoolVar(&ignore, "ignore-pull-failures", false, "pull what it can and ignore images with pull failures")
 }
 
 func bindBuild(c *cobra.Command) {
