@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,8 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/compose"
@@ -254,9 +257,6 @@ func newComposePauseCmd(g *globals, pause bool) *cobra.Command {
 		})
 }
 
-// composePsFormat is Docker Compose's ps table.
-const composePsFormat = "table {{.Names}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}"
-
 func newComposePsCmd(g *globals) *cobra.Command {
 	var o composePsOptions
 	c := &cobra.Command{Use: "ps [OPTIONS] [SERVICE...]", Short: "List the project's containers", GroupID: "compose",
@@ -310,12 +310,44 @@ func runComposePs(ctx context.Context, g *globals, c *cobra.Command, services []
 	for _, s := range o.Status {
 		filters = append(filters, "status="+s)
 	}
-	format := o.Format
-	if format == "" || format == "table" {
-		format = composePsFormat
+	po := engine.PsOptions{All: o.All || len(o.Status) > 0, Quiet: o.Quiet, Filters: filters, Format: o.Format, NoTrunc: true}
+	if o.Quiet || (o.Format != "" && o.Format != "table" && o.Format != "json") {
+		return engine.Ps(c.OutOrStdout(), list, po, time.Now())
 	}
-	return engine.Ps(c.OutOrStdout(), list, engine.PsOptions{All: o.All || len(o.Status) > 0, Quiet: o.Quiet,
-		Filters: filters, Format: format, NoTrunc: true}, time.Now())
+	po.Quiet, po.Format = false, ""
+	if list, err = engine.FilterPs(list, po); err != nil {
+		return err
+	}
+	return writeComposePs(c.OutOrStdout(), list, o.Format == "json", time.Now())
+}
+
+// composePsRow is one container as `ps` shows it, Docker Compose's columns.
+type composePsRow struct {
+	Name, Image, Command, Service, Created, State, Status, Ports string
+}
+
+// writeComposePs prints NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS
+// sorted by name, or the rows as JSON.
+func writeComposePs(w io.Writer, list []*engine.Details, asJSON bool, now time.Time) error {
+	rows := []composePsRow{}
+	for _, d := range list {
+		cmd := strings.Join(append(append([]string{}, d.Path), d.Args...), " ")
+		created, _ := time.Parse(time.RFC3339Nano, d.Created)
+		rows = append(rows, composePsRow{Name: strings.TrimPrefix(d.Name, "/"), Image: d.Config.Image,
+			Command: cmd, Service: d.Config.Labels[compose.LabelService],
+			Created: units.HumanDuration(now.Sub(created)) + " ago", State: d.State.Status,
+			Status: engine.StatusText(d.State, now), Ports: engine.PortsText(d.NetworkSettings.Ports)})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+	if asJSON {
+		return json.NewEncoder(w).Encode(rows)
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Image, strconv.Quote(r.Command), r.Service, r.Created, r.Status, r.Ports)
+	}
+	return tw.Flush()
 }
 
 func newComposeLogsCmd(g *globals, short string) *cobra.Command {
