@@ -45,6 +45,10 @@ func mtuOf(n *Network) int {
 // address, creating it if needed (created is then true). It is idempotent
 // and safe when several processes race to create it.
 func ensureBridge(n *Network) (l netlink.Link, created bool, err error) {
+	sn, gw, err := parseSubnet(n)
+	if err != nil {
+		return nil, false, err
+	}
 	l, err = netlink.LinkByName(n.Bridge)
 	if err == nil {
 		if l.Type() != "bridge" {
@@ -58,7 +62,13 @@ func ensureBridge(n *Network) (l netlink.Link, created bool, err error) {
 		if !errors.As(err, &nf) {
 			return nil, false, fmt.Errorf("bridge %s: %w", n.Bridge, err)
 		}
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, MTU: mtuOf(n), TxQLen: -1}}
+		// A bridge without its own address takes the lowest MAC of its
+		// ports, so it would change whenever a container joins and the
+		// others would keep a stale gateway entry in their ARP cache (and
+		// lose DNS until it expires). Fix it, as Docker does, from the
+		// gateway address.
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge, MTU: mtuOf(n), TxQLen: -1,
+			HardwareAddr: macFromIP(gw)}}
 		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
 			return nil, false, fmt.Errorf("create bridge %s: %w", n.Bridge, err)
 		}
@@ -66,10 +76,6 @@ func ensureBridge(n *Network) (l netlink.Link, created bool, err error) {
 			return nil, false, fmt.Errorf("bridge %s: %w", n.Bridge, err)
 		}
 		created = true
-	}
-	sn, gw, err := parseSubnet(n)
-	if err != nil {
-		return nil, false, err
 	}
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: gw, Mask: sn.Mask}}
 	if err := netlink.AddrAdd(l, addr); err != nil && !errors.Is(err, unix.EEXIST) {
