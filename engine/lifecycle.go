@@ -41,7 +41,7 @@ func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err err
 		return err
 	}
 	// Names resolve as soon as Start returns (and during a foreground run).
-	if err := e.RefreshDNS(ctx); err != nil {
+	if err := e.refreshDNSFor(ctx, d); err != nil {
 		e.detach(ctx, c)
 		return fmt.Errorf("container %q: update DNS: %w", c.Name, err)
 	}
@@ -91,7 +91,9 @@ func (e *Engine) detach(ctx context.Context, c *runtime.Container) {
 	defer cancel()
 	e.Networks.DetachAll(ctx, c.ID)
 	os.Remove(e.portsFile(c.ID))
-	e.RefreshDNS(ctx)
+	if d, err := dataOf(c); err == nil {
+		e.refreshDNSFor(ctx, d)
+	}
 }
 
 // Exited is the monitor's exit hook: the container stopped for good, so
@@ -112,7 +114,22 @@ func (e *Engine) Exited(ctx context.Context, ref string) error {
 		return err
 	}
 	os.Remove(e.portsFile(c.ID))
-	return e.RefreshDNS(ctx)
+	d, err := dataOf(c)
+	if err != nil {
+		return e.RefreshDNS(ctx)
+	}
+	return e.refreshDNSFor(ctx, d)
+}
+
+// refreshDNSFor refreshes DNS when the container is on a user network:
+// only those have names in the DNS server.
+func (e *Engine) refreshDNSFor(ctx context.Context, d *containerData) error {
+	for _, n := range d.Networks {
+		if n.Name != "bridge" {
+			return e.RefreshDNS(ctx)
+		}
+	}
+	return nil
 }
 
 // AutoRemove reports whether the container asked to be removed once it
@@ -187,7 +204,11 @@ func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error 
 	if derr == nil && d.OwnNetNS {
 		errs = append(errs, e.Networks.DeleteNetNS(ctx, c.ID))
 	}
-	errs = append(errs, e.RefreshDNS(ctx))
+	if derr == nil {
+		errs = append(errs, e.refreshDNSFor(ctx, d))
+	} else {
+		errs = append(errs, e.RefreshDNS(ctx))
+	}
 	if o.Volumes && derr == nil {
 		for _, v := range d.AnonVolumes {
 			if err := e.Volumes.Remove(ctx, v, e.volumeInUseExcept(ctx, c.ID)); err != nil && !errdefs.IsNotFound(err) {
