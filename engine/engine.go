@@ -148,11 +148,20 @@ func (e *Engine) RefreshDNS(ctx context.Context) error {
 			return err
 		}
 		s.Networks, s.Records = nil, nil
+		// BERTH_DNS_UPSTREAM of the caller goes into the snapshot, so a
+		// server restarted later by a process without it keeps using it.
+		up, err := dns.UpstreamsFromEnv()
+		if err != nil {
+			return err
+		}
+		if len(up) > 0 {
+			s.Upstreams = up
+		}
 		for _, n := range nets {
 			if n.Name == "bridge" {
 				continue // like Docker: no name resolution on the default bridge
 			}
-			s.Networks = append(s.Networks, dns.NetworkView{Name: n.Name, Gateway: n.Gateway, Subnet: n.Subnet})
+			s.Networks = append(s.Networks, dns.NetworkView{Name: n.Name, Gateway: n.Gateway, Subnet: n.Subnet, Bridge: n.Bridge})
 		}
 		for _, ep := range eps {
 			if ep.Network == "bridge" {
