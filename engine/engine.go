@@ -173,7 +173,12 @@ func (e *Engine) RefreshDNS(ctx context.Context) error {
 		userNets = len(s.Networks)
 		return nil
 	})
-	if err != nil || userNets == 0 {
+	if err != nil {
+		return err
+	}
+	if userNets == 0 {
+		// Nothing to serve: stop the server now rather than let it linger.
+		_, err := dns.StopIfIdle(ctx, e.Layout.DNS())
 		return err
 	}
 	return dns.Ensure(ctx, e.Layout.DNS(), e.dnsCommand())

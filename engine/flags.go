@@ -193,6 +193,9 @@ func (f *RunFlags) network(c *ContainerConfig) error {
 	if len(f.Aliases) > 0 && (len(nets) == 0 || nets[0] == "bridge") {
 		return invalid("--network-alias works only on user-defined networks: create one with berth network create and use --network")
 	}
+	if f.IP != "" && (len(nets) == 0 || nets[0] == "bridge") {
+		return invalid("--ip works only on user-defined networks: create one with berth network create and use --network")
+	}
 	if f.IP != "" {
 		if ip := net.ParseIP(f.IP); ip == nil || ip.To4() == nil {
 			return invalid("invalid --ip %q: use an IPv4 address", f.IP)

@@ -292,7 +292,13 @@ func ParseMountFlag(s string) (Mount, error) {
 				return Mount{}, invalid("invalid %s: bad tmpfs-mode %q (octal)", what, v)
 			}
 			m.Options = append(m.Options, "mode="+v)
-		case "consistency", "bind-recursive", "volume-driver", "volume-label", "volume-opt":
+		case "volume-driver":
+			if v != "local" {
+				return Mount{}, fmt.Errorf("invalid %s: volume driver %q: berth has only the local driver: %w", what, v, errdefs.ErrNotImplemented)
+			}
+		case "volume-opt", "volume-label":
+			return Mount{}, fmt.Errorf("invalid %s: %s: create the volume first with berth volume create: %w", what, k, errdefs.ErrNotImplemented)
+		case "consistency", "bind-recursive":
 			// accepted for compatibility; they do not change a local mount
 		case "":
 		default:

@@ -101,6 +101,7 @@ func TestParseMountFlag(t *testing.T) {
 		{"bind without source", "type=bind,dst=/d", Mount{}, "needs a source path"},
 		{"unknown field", "type=bind,src=/a,dst=/d,colour=red", Mount{}, `unknown field "colour"`},
 		{"bad bool", "src=v,dst=/d,readonly=maybe", Mount{}, "takes true or false"},
+		{"local driver", "src=v,dst=/d,volume-driver=local", Mount{Type: "volume", Source: "v", Target: "/d"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,6 +255,7 @@ func TestRunFlagsConfig(t *testing.T) {
 		{"publish with host net", RunFlags{Networks: []string{"host"}, Publish: []string{"80"}}, "need a bridge network"},
 		{"duplicate mount", RunFlags{Volumes: []string{"a:/d", "b:/d"}}, `duplicate mount point "/d"`},
 		{"bad ip", RunFlags{Networks: []string{"n"}, IP: "x"}, `invalid --ip "x"`},
+		{"ip on default bridge", RunFlags{IP: "172.17.0.9"}, "--ip works only on user-defined networks"},
 		{"bad dns", RunFlags{DNS: []string{"dns.example"}}, "invalid --dns"},
 		{"bad sysctl", RunFlags{Sysctls: []string{"x"}}, `invalid --sysctl "x"`},
 		{"bad shares", RunFlags{CPUShares: -1}, "invalid --cpu-shares"},
@@ -275,4 +277,12 @@ func TestRunFlagsConfig(t *testing.T) {
 			t.Errorf("got %+v", c.Health)
 		}
 	})
+}
+
+func TestParseMountFlagNotImplemented(t *testing.T) {
+	for _, in := range []string{"src=v,dst=/d,volume-driver=nfs", "src=v,dst=/d,volume-opt=type=tmpfs"} {
+		if _, err := ParseMountFlag(in); !errors.Is(err, errdefs.ErrNotImplemented) {
+			t.Errorf("%s: error %v, want ErrNotImplemented", in, err)
+		}
+	}
 }
