@@ -233,7 +233,8 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 	if err != nil {
 		return err
 	}
-	eo := compose.ExecOptions{Progress: pw, DataDir: g.Layout().Projects(), WaitTimeout: time.Duration(o.WaitTimeout) * time.Second}
+	eo := compose.ExecOptions{Progress: pw, DataDir: g.Layout().Projects(), WaitTimeout: time.Duration(o.WaitTimeout) * time.Second,
+		Parallel: parallelLimit()}
 	if timeoutSet {
 		t := time.Duration(o.Timeout) * time.Second
 		eo.StopTimeout = &t
@@ -333,7 +334,7 @@ func runComposeDown(ctx context.Context, g *globals, c *cobra.Command, o compose
 	if err != nil {
 		return err
 	}
-	eo := compose.ExecOptions{Progress: pw, DataDir: g.Layout().Projects()}
+	eo := compose.ExecOptions{Progress: pw, DataDir: g.Layout().Projects(), Parallel: parallelLimit()}
 	if timeoutSet {
 		t := time.Duration(o.Timeout) * time.Second
 		eo.StopTimeout = &t

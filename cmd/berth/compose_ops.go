@@ -73,10 +73,20 @@ func runPlanned(ctx context.Context, g *globals, c *cobra.Command, env *projectE
 	if err != nil {
 		return err
 	}
-	eo.Progress, eo.DataDir = pw, g.Layout().Projects()
+	eo.Progress, eo.DataDir, eo.Parallel = pw, g.Layout().Projects(), parallelLimit()
 	err = compose.Execute(ctx, env.b, plan, eo)
 	pw.Close()
 	return err
+}
+
+// parallelLimit is COMPOSE_PARALLEL_LIMIT, Docker Compose's bound on
+// concurrent operations (0: compose's default).
+func parallelLimit() int {
+	n, err := strconv.Atoi(os.Getenv("COMPOSE_PARALLEL_LIMIT"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 func secondsFlag(c *cobra.Command, name string, secs int) *time.Duration {
