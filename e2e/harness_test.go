@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +52,13 @@ func berthBin(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	stop, err := startFakeUpstream()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: fake upstream DNS:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	stop()
 	if binPath != "" && os.Getenv("BERTH_BIN") == "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
@@ -168,6 +175,7 @@ func (e *env) cleanup() {
 			t.Errorf("cleanup: rm -f %s: %s", id, r)
 		}
 	}
+	bridges := e.bridges()
 	for _, n := range strings.Fields(e.run("network", "ls", "-q").Stdout) {
 		e.run("network", "rm", n)
 	}
@@ -175,6 +183,21 @@ func (e *env) cleanup() {
 	for _, leak := range e.leaks() {
 		t.Errorf("leak: %s", leak)
 	}
+	for _, b := range bridges {
+		if _, err := os.Stat("/sys/class/net/" + b); err == nil {
+			t.Errorf("leak: bridge %s after its network was removed", b)
+		}
+	}
+}
+
+// bridges returns the bridge devices of the root's networks.
+func (e *env) bridges() []string {
+	data, _ := os.ReadFile(filepath.Join(e.root, "network", "networks.json"))
+	var out []string
+	for _, m := range regexp.MustCompile(`"bridge":\s*"([^"]+)"`).FindAllStringSubmatch(string(data), -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
 
 // stopDNS waits for the monitors' exit hooks to finish, then ends this
