@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berth/berth/dns"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/network"
 )
@@ -429,26 +428,21 @@ func newNetworkRmCmd(g *globals) *cobra.Command {
 		Short:   "Remove one or more networks",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			m, err := newNetworkManager(g)
+			e, err := newEngine(g)
 			if err != nil {
 				return err
 			}
 			var errs []error
-			var removed []string
 			for _, ref := range args {
-				n, err := m.Get(c.Context(), ref)
+				n, err := e.Networks.Get(c.Context(), ref)
 				if err == nil {
-					err = m.Remove(c.Context(), n.ID)
+					err = e.RemoveNetwork(c.Context(), n.ID)
 				}
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				removed = append(removed, n.Name)
 				fmt.Fprintln(c.OutOrStdout(), ref)
-			}
-			if len(removed) > 0 {
-				networkForgetDNS(c, g, removed)
 			}
 			return errors.Join(errs...)
 		},
@@ -467,11 +461,11 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 				"WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ") {
 				return nil
 			}
-			m, err := newNetworkManager(g)
+			e, err := newEngine(g)
 			if err != nil {
 				return err
 			}
-			nets, err := m.List(c.Context())
+			nets, err := e.Networks.List(c.Context())
 			if err != nil {
 				return err
 			}
@@ -483,7 +477,7 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 				if n.Name == network.DefaultName {
 					continue // predefined, as in Docker
 				}
-				err := m.Remove(c.Context(), n.ID)
+				err := e.RemoveNetwork(c.Context(), n.ID)
 				if errdefs.Is(err, errdefs.ErrFailedPrecondition) || errdefs.IsNotFound(err) {
 					continue // in use, or removed meanwhile
 				}
@@ -493,7 +487,6 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 				removed = append(removed, n.Name)
 			}
 			if len(removed) > 0 {
-				networkForgetDNS(c, g, removed)
 				fmt.Fprintln(c.OutOrStdout(), "Deleted Networks:")
 				for _, name := range removed {
 					fmt.Fprintln(c.OutOrStdout(), name)
@@ -505,40 +498,6 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (e.g. label=key=value)")
 	return cmd
-}
-
-// networkForgetDNS drops removed networks from the DNS server's records,
-// so the server stops serving them (and exits once none is left). Without
-// DNS state there is no server to tell. A failure is only a warning: the
-// networks are removed either way.
-func networkForgetDNS(c *cobra.Command, g *globals, names []string) {
-	dir := g.Layout().DNS()
-	if _, err := os.Stat(dir); err != nil {
-		return
-	}
-	gone := map[string]bool{}
-	for _, n := range names {
-		gone[n] = true
-	}
-	err := dns.Update(c.Context(), dir, func(s *dns.Snapshot) error {
-		nets := s.Networks[:0]
-		for _, n := range s.Networks {
-			if !gone[n.Name] {
-				nets = append(nets, n)
-			}
-		}
-		recs := s.Records[:0]
-		for _, r := range s.Records {
-			if !gone[r.Network] {
-				recs = append(recs, r)
-			}
-		}
-		s.Networks, s.Records = nets, recs
-		return nil
-	})
-	if err != nil {
-		fmt.Fprintf(c.ErrOrStderr(), "berth: warning: update DNS records after removing networks: %v\n", err)
-	}
 }
 
 // networkConfirm asks a yes/no question on stderr and reads the answer.

@@ -97,7 +97,7 @@ func (n networks) Create(ctx context.Context, s compose.NetworkSpec) error {
 }
 
 func (n networks) Remove(ctx context.Context, name string) error {
-	return n.e.Networks.Remove(ctx, name)
+	return n.e.RemoveNetwork(ctx, name)
 }
 
 func (n networks) Exists(ctx context.Context, name string) (bool, error) {
