@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,5 +138,23 @@ func TestMountRootfsStopped(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bin")); err == nil {
 		t.Fatal("still mounted after release")
+	}
+}
+
+// TestManyLayers mounts more layers than mount(2)'s one page of options holds.
+func TestManyLayers(t *testing.T) {
+	m, layers := newTestManager(t)
+	base := t.TempDir()
+	var many []string
+	for i := range 80 {
+		d := filepath.Join(base, fmt.Sprintf("layer-with-a-rather-long-name-%03d", i))
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, fmt.Sprintf("f%d", i)), []byte("x"), 0o644)
+		many = append(many, d)
+	}
+	many = append(many, layers...)
+	code, out := output(t, m, testSpec(many, "sh", "-c", "ls / | grep -c '^f'"))
+	if code != 0 || strings.TrimSpace(out) != "80" {
+		t.Fatalf("exit %d, %q files from the upper layers", code, out)
 	}
 }

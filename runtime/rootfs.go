@@ -38,12 +38,46 @@ func (m *Manager) mountRootfs(c *Container) (string, error) {
 	}
 	opts := "lowerdir=" + strings.Join(layers, ":") + ",upperdir=" + upper + ",workdir=" + work
 	if len(opts) >= os.Getpagesize() {
-		return "", fmt.Errorf("container %s: overlay options too long (%d layers): %w", c.ID, len(layers), errdefs.ErrInvalidArgument)
+		// mount(2) takes one page of options; fsconfig takes layers one by one.
+		if err := mountOverlayFsconfig(target, layers, upper, work); err != nil {
+			return "", fmt.Errorf("container %s: mount overlay rootfs of %d layers (needs Linux 6.8 for this many): %w", c.ID, len(layers), err)
+		}
+		return target, nil
 	}
 	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
 		return "", fmt.Errorf("container %s: mount overlay rootfs: %w", c.ID, err)
 	}
 	return target, nil
+}
+
+// mountOverlayFsconfig mounts an overlay with the new mount API, adding
+// each lower layer on its own ("lowerdir+", Linux 6.8), top first.
+func mountOverlayFsconfig(target string, layers []string, upper, work string) error {
+	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for _, l := range layers {
+		if err := unix.FsconfigSetString(fd, "lowerdir+", l); err != nil {
+			return fmt.Errorf("lowerdir+ %s: %w", l, err)
+		}
+	}
+	if err := unix.FsconfigSetString(fd, "upperdir", upper); err != nil {
+		return err
+	}
+	if err := unix.FsconfigSetString(fd, "workdir", work); err != nil {
+		return err
+	}
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return err
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mfd)
+	return unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH)
 }
 
 // unmountRootfs unmounts the container's rootfs if mounted.
