@@ -29,12 +29,17 @@ fail() { say "FAIL: $*"; exit 1; }
 # Project name and roots, as berth will see them.
 project=${COMPOSE_PROJECT_NAME:-}
 root=${BERTH_ROOT:-}
+# O is B without the project flags, for the object commands (network, volume).
+O=("${B[0]}")
 for ((i = 1; i < ${#B[@]}; i++)); do
   case ${B[i]} in
-    -p | --project-name) project=${B[i + 1]} ;;
-    --project-name=*) project=${B[i]#*=} ;;
-    --root) root=${B[i + 1]} ;;
-    --root=*) root=${B[i]#*=} ;;
+    -p | --project-name) project=${B[i + 1]}; i=$((i + 1)) ;;
+    --project-name=* | -p?*) project=${B[i]#--project-name=}; project=${project#-p} ;;
+    -f | --file | --profile | --project-directory | --env-file) i=$((i + 1)) ;;
+    --file=* | --profile=* | --project-directory=* | --env-file=*) ;;
+    --root) root=${B[i + 1]}; O+=("${B[i]}" "${B[i + 1]}"); i=$((i + 1)) ;;
+    --root=*) root=${B[i]#*=}; O+=("${B[i]}") ;;
+    *) O+=("${B[i]}") ;;
   esac
 done
 [ -n "$project" ] || project=$(awk '/^name:/ {print $2; exit}' "$dir/compose.yaml")
@@ -87,7 +92,7 @@ for round in 1 2; do
   timeout $((TIMEOUT + 30)) "${B[@]}" up -d --wait --wait-timeout "$TIMEOUT" </dev/null \
     || fail "up -d --wait did not converge within ${TIMEOUT}s"
   # Docker's shape: the bridge is an option of the network (else br-<id>).
-  info=$("${B[@]}" network inspect "${project}_default" </dev/null) \
+  info=$("${O[@]}" network inspect "${project}_default" </dev/null) \
     || fail "network inspect ${project}_default failed"
   bridge=$(grep -o '"com.docker.network.bridge.name": *"[^"]*"' <<<"$info" | cut -d'"' -f4 || true)
   [ -n "$bridge" ] || bridge=br-$(grep -o '"Id": *"[0-9a-f]\{12\}' <<<"$info" | head -1 | cut -d'"' -f4)
@@ -104,9 +109,9 @@ say "down -v"
 
 left=$("${B[@]}" ps -a -q </dev/null) || fail "ps -a -q failed"
 [ -z "$left" ] || fail "containers left after down -v: $left"
-vols=$("${B[@]}" volume ls -q </dev/null | grep "^${project}_" || true)
+vols=$("${O[@]}" volume ls -q </dev/null | grep "^${project}_" || true)
 [ -z "$vols" ] || fail "volumes left after down -v: $vols"
-nets=$("${B[@]}" network ls --format '{{.Name}}' </dev/null | grep "^${project}_" || true)
+nets=$("${O[@]}" network ls --format '{{.Name}}' </dev/null | grep "^${project}_" || true)
 [ -z "$nets" ] || fail "networks left after down -v: $nets"
 checked=$(sort -u <<<"$links" | grep . || true)
 [ -n "$checked" ] || fail "found no bridge for ${project}_default while it was up"
