@@ -120,4 +120,4 @@ for l in $checked; do
 done
 new_mounts=$(comm -13 <(echo "$mounts_before") <(mounts_under) | grep . || true)
 [ -z "$new_mounts" ] || fail "mounts left after down: $new_mounts"
-say "ok: up, probe, down, up, probe, down -v; nothing left (links checked: $(echo $checked))"
+say "ok: up, probe, down, up, probe, down -v; nothing left (links checked: $(tr "\n" " " <<<"$checked"))"

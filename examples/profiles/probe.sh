@@ -31,7 +31,7 @@ ok "3 worker replicas, no debug"
 ips=$("${B[@]}" exec -T worker nslookup -type=a worker </dev/null | addresses) \
   || fail "berth exec worker nslookup worker failed"
 [ "$(echo "$ips" | grep -c .)" -eq 3 ] || fail "worker resolves to \"$ips\", want 3 addresses"
-ok "worker resolves to $(echo $ips)"
+ok "worker resolves to $(tr "\n" " " <<<"$ips")"
 
 out=$("${B[@]}" run --rm task </dev/null | tr -d '\r') || fail "berth run --rm task failed"
 answered=$(grep -cE '^[0-9.]+: [^ ]+$' <<<"$out" || true)
