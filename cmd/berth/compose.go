@@ -33,7 +33,7 @@ func addComposeCommands(root *cobra.Command, g *globals) {
 		newComposeRestartCmd(g), newComposeRmCmd(g, short), newComposeKillCmd(g),
 		newComposePauseCmd(g, true), newComposePauseCmd(g, false), newComposeRunCmd(g), newComposeExecCmd(g),
 		newComposeLsCmd(g), newComposeScaleCmd(g), newComposeTopCmd(g), newComposePortCmd(g),
-		newComposeImagesCmd(g), newComposeWaitCmd(g), newComposeCpCmd(g), newComposePullCmd(g))
+		newComposeImagesCmd(g), newComposeWaitCmd(g), newComposeCpCmd(g), newComposePullCmd(g), newComposeEventsCmd(g))
 	for _, c := range composePendingCmds(root, g) {
 		root.AddCommand(c)
 	}
@@ -406,7 +406,6 @@ func composePendingCmds(root *cobra.Command, g *globals) []*cobra.Command {
 		return c
 	}
 	return []*cobra.Command{
-		mk("events [OPTIONS] [SERVICE...]", "Receive real time events from the project's containers", bindEvents),
 		mk("build [OPTIONS] [SERVICE...]", "Build or rebuild services", bindBuild),
 	}
 }
@@ -428,14 +427,6 @@ type composeRunOptions struct {
 	Rm, Detach, NoDeps, ServicePorts, UseAliases, NoTTY, Interactive, Build bool
 	Env, Volumes, Publish, Labels                                           []string
 	Name, Entrypoint, Workdir, User                                         string
-}
-
-func bindEvents(c *cobra.Command) {
-	var asJSON bool
-	var since, until string
-	c.Flags().BoolVar(&asJSON, "json", false, "output events as a stream of json objects")
-	c.Flags().StringVar(&since, "since", "", "show all events created since timestamp")
-	c.Flags().StringVar(&until, "until", "", "stream events until this timestamp")
 }
 
 func bindBuild(c *cobra.Command) {

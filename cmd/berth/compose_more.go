@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -239,5 +241,31 @@ func newComposePullCmd(g *globals) *cobra.Command {
 		}}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "pull without printing progress information")
 	c.Flags().BoolVar(&ignoreFailures, "ignore-pull-failures", false, "pull what it can and ignore images with pull failures")
+	return c
+}
+
+func newComposeEventsCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{Use: "events [OPTIONS] [SERVICE...]", Short: "Receive real time events from the project's containers", GroupID: "compose",
+		RunE: func(c *cobra.Command, services []string) error {
+			env, err := openProject(c.Context(), g, c.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			out := c.OutOrStdout()
+			err = compose.WatchEvents(c.Context(), env.b.Containers, env.name, services, 0, func(e compose.ContainerEvent) {
+				if asJSON {
+					json.NewEncoder(out).Encode(map[string]any{"time": e.Time.UTC().Format(time.RFC3339Nano), "type": "container",
+						"action": e.Action, "id": e.ID, "service": e.Service, "attributes": map[string]string{"name": e.Name}})
+					return
+				}
+				fmt.Fprintf(out, "%s container %s %s (name=%s, service=%s)\n", e.Time.Format("2006-01-02 15:04:05.000000"), e.Action, e.ID, e.Name, e.Service)
+			})
+			if errors.Is(err, context.Canceled) {
+				return nil // Ctrl-C ends the stream
+			}
+			return err
+		}}
+	c.Flags().BoolVar(&asJSON, "json", false, "output events as a stream of json objects")
 	return c
 }

@@ -90,7 +90,7 @@ func TestComposeConfigInvalidFile(t *testing.T) {
 
 func TestComposeNotImplementedCommands(t *testing.T) {
 	dir := writeProject(t, shopYAML)
-	for _, name := range []string{"events", "build"} {
+	for _, name := range []string{"build"} {
 		_, err := runBerthVolume(t, t.TempDir(), "--project-directory", dir, name)
 		if !errors.Is(err, errdefs.ErrNotImplemented) {
 			t.Errorf("%s: err = %v", name, err)
