@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/compose/enginebackend"
+	"github.com/berth/berth/image"
 	"github.com/berth/berth/internal/errdefs"
 )
 
@@ -313,8 +314,8 @@ func newComposeDownCmd(g *globals) *cobra.Command {
 }
 
 func runComposeDown(ctx context.Context, g *globals, c *cobra.Command, o composeDownOptions, timeoutSet bool) error {
-	if o.Rmi != "" {
-		return fmt.Errorf("down --rmi is not wired yet: remove images with 'berth image rm': %w", errdefs.ErrNotImplemented)
+	if o.Rmi != "" && o.Rmi != "local" && o.Rmi != "all" {
+		return fmt.Errorf("--rmi %q: use local or all: %w", o.Rmi, errdefs.ErrInvalidArgument)
 	}
 	p, err := loadProject(ctx, g, c.ErrOrStderr())
 	name := g.Project
@@ -344,7 +345,39 @@ func runComposeDown(ctx context.Context, g *globals, c *cobra.Command, o compose
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(c.ErrOrStderr(), "berth: warning: %s\n", w)
 	}
-	return err
+	if err != nil || o.Rmi == "" || p == nil {
+		return err
+	}
+	return removeProjectImages(ctx, g, c, p, o.Rmi == "all")
+}
+
+// removeProjectImages is down --rmi: every service image with all, else
+// only those the project names itself (services with build: and without
+// image:, whose image is <project>-<service>). Images in use stay.
+func removeProjectImages(ctx context.Context, g *globals, c *cobra.Command, p *compose.Project, all bool) error {
+	e, err := newEngine(g)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, s := range p.Services {
+		ref, local := s.Image, false
+		if ref == "" && s.Build != nil {
+			ref, local = p.Name+"-"+s.Name, true
+		}
+		if ref == "" || seen[ref] || (!all && !local) {
+			continue
+		}
+		seen[ref] = true
+		if _, err := e.Images.Remove(ctx, ref, image.RemoveOptions{InUse: e.ImageInUse(ctx)}); err != nil {
+			if !errdefs.IsNotFound(err) {
+				fmt.Fprintf(c.ErrOrStderr(), "berth: warning: image %q: %v\n", ref, err)
+			}
+			continue
+		}
+		fmt.Fprintf(c.ErrOrStderr(), " Image %s  Removed\n", ref)
+	}
+	return nil
 }
 
 func newComposeCreateCmd(g *globals) *cobra.Command {

@@ -40,8 +40,8 @@ func newComposeRunCmd(g *globals) *cobra.Command {
 	f.BoolVarP(&o.Interactive, "interactive", "i", true, "keep STDIN open even if not attached")
 	f.BoolVar(&o.Build, "build", false, "build image before starting container")
 	f.StringArrayVarP(&o.Env, "env", "e", nil, "set environment variables")
-	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a volume (not supported yet)")
-	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port(s) to the host (not supported yet)")
+	f.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a volume")
+	f.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container's port(s) to the host")
 	f.StringArrayVarP(&o.Labels, "label", "l", nil, "add or override a label")
 	f.StringVar(&o.Name, "name", "", "assign a name to the container")
 	f.StringVar(&o.Entrypoint, "entrypoint", "", "override the entrypoint of the image")
@@ -57,8 +57,8 @@ func randomSuffix() string {
 }
 
 func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []string, o composeRunOptions, entrypointSet bool) error {
-	if len(o.Volumes) > 0 || len(o.Publish) > 0 || o.Build {
-		return fmt.Errorf("run: -v, -p and --build are not supported yet: %w", errdefs.ErrNotImplemented)
+	if o.Build {
+		return fmt.Errorf("run --build: building images is not wired yet: %w", errdefs.ErrNotImplemented)
 	}
 	env, err := openProject(ctx, g, c.ErrOrStderr())
 	if err != nil {
@@ -103,6 +103,14 @@ func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []str
 		return err
 	}
 	cfg.AutoRemove = o.Rm && o.Detach
+	for _, v := range o.Volumes {
+		m, err := engine.ParseVolume(v)
+		if err != nil {
+			return err
+		}
+		cfg.Mounts = append(cfg.Mounts, m)
+	}
+	cfg.Ports = append(cfg.Ports, o.Publish...)
 	ctr, err := env.e.Create(ctx, cfg)
 	if err != nil {
 		return err
