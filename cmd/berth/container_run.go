@@ -28,6 +28,7 @@ type runOptions struct {
 // bindRunFlags binds docker run's container flags to f.
 func bindRunFlags(fs *pflag.FlagSet, f *engine.RunFlags) {
 	fs.SetInterspersed(false)
+	fs.Bool("help", false, "print usage") // no -h: that is --hostname, as in Docker
 	fs.StringVar(&f.Name, "name", "", "assign a name to the container")
 	fs.StringVar(&f.Entrypoint, "entrypoint", "", "overwrite the image's ENTRYPOINT")
 	fs.StringArrayVarP(&f.Env, "env", "e", nil, "set environment variables")
