@@ -59,6 +59,9 @@ func convertProject(cp *types.Project) (*Project, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s.Image == "" && s.Build != nil {
+			s.Image = p.Name + "-" + s.Name // the name Docker Compose gives a built image
+		}
 		p.Services = append(p.Services, s)
 	}
 	return p, nil

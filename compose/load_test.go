@@ -172,3 +172,14 @@ func TestLoadWarnsUnsupported(t *testing.T) {
 		t.Errorf("deploy.replicas not honoured: scale %d", s.Scale)
 	}
 }
+
+func TestLoadBuildOnlyServiceGetsComposeImageName(t *testing.T) {
+	p, err := Load(context.Background(), LoadOptions{SearchDir: "testdata/build", Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := p.Service("app")
+	if s.Image != "build-app" || s.Build == nil || !strings.HasSuffix(s.Build.Context, "testdata/build") {
+		t.Errorf("image %q build %+v", s.Image, s.Build)
+	}
+}

@@ -361,10 +361,8 @@ func removeProjectImages(ctx context.Context, g *globals, c *cobra.Command, p *c
 	}
 	seen := map[string]bool{}
 	for _, s := range p.Services {
-		ref, local := s.Image, false
-		if ref == "" && s.Build != nil {
-			ref, local = p.Name+"-"+s.Name, true
-		}
+		ref := s.Image
+		local := s.Build != nil && ref == p.Name+"-"+s.Name
 		if ref == "" || seen[ref] || (!all && !local) {
 			continue
 		}
