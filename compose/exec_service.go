@@ -248,7 +248,7 @@ func (e *executor) doStep(ctx context.Context, st Step) error {
 		if err := e.b.Containers.Stop(ctx, st.ID, e.o.StopTimeout); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 			return e.fail(st.Name, err)
 		}
-		pr.Event(containerEvent(st.Name, StatusStopped, false))
+		pr.Event(containerEvent(st.Name, StatusStopped, true))
 		return nil
 	case ActRemove, ActRemoveOrphan:
 		pr.Event(containerEvent(st.Name, StatusRemoving, false))
