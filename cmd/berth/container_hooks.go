@@ -9,9 +9,7 @@ import (
 
 // monitorHooks are the engine's hooks for runtime.RunMonitor: published
 // ports are bound before each start and proxied while the container runs.
-//
-// INTEGRATOR: in monitor.go, pass monitorHooks(g) instead of
-// runtime.MonitorHooks{} to runtime.RunMonitor.
+// monitor.go passes them to runtime.RunMonitor.
 func monitorHooks(g *globals) runtime.MonitorHooks {
 	return runtime.MonitorHooks{BeforeStart: func(ctx context.Context, c *runtime.Container) (io.Closer, error) {
 		e, err := newEngine(g)
@@ -21,5 +19,3 @@ func monitorHooks(g *globals) runtime.MonitorHooks {
 		return e.MonitorHooks().BeforeStart(ctx, c)
 	}}
 }
-
-var _ = monitorHooks

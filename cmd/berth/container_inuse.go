@@ -4,8 +4,7 @@ import "context"
 
 // containerImageInUse is the real check for image.go's imageInUse: any
 // container, running or not, created from imageID.
-//
-// INTEGRATOR: in image.go, `var imageInUse = containerImageInUse`.
+// image.go uses it as imageInUse.
 func containerImageInUse(g *globals) func(imageID string) bool {
 	e, err := newEngine(g)
 	if err != nil {
@@ -16,8 +15,7 @@ func containerImageInUse(g *globals) func(imageID string) bool {
 
 // containerVolumeInUse is the real check for volume.go's volumeInUse: any
 // container, running or not, that mounts the volume.
-//
-// INTEGRATOR: in volume.go, `var volumeInUse = containerVolumeInUse`.
+// volume.go uses it as volumeInUse.
 func containerVolumeInUse(g *globals) func(name string) bool {
 	e, err := newEngine(g)
 	if err != nil {
@@ -26,7 +24,3 @@ func containerVolumeInUse(g *globals) func(name string) bool {
 	return e.VolumeInUse(context.Background())
 }
 
-var (
-	_ = containerImageInUse
-	_ = containerVolumeInUse
-)
