@@ -23,4 +23,3 @@ func containerVolumeInUse(g *globals) func(name string) bool {
 	}
 	return e.VolumeInUse(context.Background())
 }
-
