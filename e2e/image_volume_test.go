@@ -131,3 +131,15 @@ func TestCreateRollback(t *testing.T) {
 		t.Errorf("failed create left %v", leaks)
 	}
 }
+
+// An image a container uses, even a stopped one, cannot be removed
+// without -f.
+func TestImageInUse(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "create", "--name", "user", "busybox", "true")
+	if r := e.run("image", "rm", "busybox"); r.Code == 0 {
+		t.Errorf("removed an image in use: %s", r)
+	}
+	e.must("container", "rm", "user")
+	e.must("image", "rm", "busybox")
+}
