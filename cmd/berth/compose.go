@@ -406,11 +406,10 @@ type composeLogsOptions struct {
 	Index                                    int
 }
 
-// shortF is "f" unless the root already takes -f (compose's --file) as a
-// persistent flag, which would make cobra panic on the clash.
-//
-// INTEGRATOR: `logs -f` means --follow in Docker Compose; with -f persistent
-// on the root, only --follow works.
+// shortF is "f" (logs --follow, rm --force, as in Docker Compose) unless
+// the root takes -f (--file) as a persistent flag, which would make cobra
+// panic on the clash; addProjectFlags then leaves --file without -f on
+// these commands.
 func shortF(root *cobra.Command) string {
 	if root.PersistentFlags().ShorthandLookup("f") != nil {
 		return ""
