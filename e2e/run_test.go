@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"bufio"
+	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -48,5 +52,37 @@ func TestDetachedAutoRemove(t *testing.T) {
 	})
 	if out := e.must("volume", "ls", "-q"); strings.TrimSpace(out) != "" {
 		t.Errorf("anonymous volume left: %q", out)
+	}
+}
+
+// A foreground run forwards SIGINT/SIGTERM to the container and returns
+// its exit code.
+func TestRunSignalProxy(t *testing.T) {
+	e := newEnv(t)
+	cmd := exec.Command(e.bin, "--root", e.root, "container", "run", "--rm", "--name", "trapper", "busybox",
+		"sh", "-c", `trap "exit 42" INT; echo ready; sleep 30 & wait`)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "ready\n" {
+		t.Fatalf("first line %q", line)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("run did not end after SIGINT")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 42 {
+		t.Errorf("exit %v, want 42 from the container's trap", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -200,7 +201,7 @@ func attachRun(ctx context.Context, e *engine.Engine, id string, o *runOptions) 
 	defer signal.Stop(sigs)
 	go func() {
 		for s := range sigs {
-			e.Kill(context.WithoutCancel(ctx), id, s.(syscall.Signal).String())
+			e.Kill(context.WithoutCancel(ctx), id, strconv.Itoa(int(s.(syscall.Signal))))
 		}
 	}()
 	bg := context.WithoutCancel(ctx)
