@@ -112,3 +112,17 @@ func TestNetworkHost(t *testing.T) {
 		t.Errorf("the container changed the host's /etc/hosts")
 	}
 }
+
+// --network container:NAME shares the other container's network namespace.
+func TestNetworkContainer(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "-d", "--name", "srv", "busybox", "sh", "-c", "echo shared > /tmp/index.html; httpd -f -p 8080 -h /tmp")
+	out := e.must("container", "run", "--rm", "--network", "container:srv", "busybox", "sh", "-c",
+		"for i in 1 2 3 4 5; do timeout 3 wget -qO- http://127.0.0.1:8080/index.html && exit 0; sleep 0.5; done; exit 1")
+	if out != "shared\n" {
+		t.Errorf("through the shared netns: %q", out)
+	}
+	if r := e.run("container", "run", "--rm", "--network", "container:nosuch", "busybox", "true"); r.Code != 125 {
+		t.Errorf("container:nosuch: %s", r)
+	}
+}

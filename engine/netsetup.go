@@ -23,29 +23,8 @@ import (
 func (e *Engine) setupNetwork(ctx context.Context, spec *runtime.Spec, d *containerData, cfg ContainerConfig,
 	ic image.ImageConfig, undo *rollback) error {
 	mode := cfg.NetworkMode
-	switch {
-	case mode == "host":
-		spec.HostNetwork = true
-		d.NetworkMode = "host"
-		if cfg.Hostname == "" {
-			spec.Hostname, _ = os.Hostname()
-		}
-		return nil
-	case strings.HasPrefix(mode, "container:"):
-		other, err := e.Runtime.Get(ctx, strings.TrimPrefix(mode, "container:"))
-		if err != nil {
-			return fmt.Errorf("--network %s: %w", mode, err)
-		}
-		if !other.State.Running() {
-			return fmt.Errorf("--network %s: container %q is not running: start it first: %w", mode, other.Name, errdefs.ErrFailedPrecondition)
-		}
-		if other.Spec.HostNetwork {
-			spec.HostNetwork = true
-		} else {
-			spec.NetNSPath = other.Spec.NetNSPath
-		}
-		d.NetworkMode = "container:" + other.ID
-		return nil
+	if mode == "host" || strings.HasPrefix(mode, "container:") {
+		return e.sharedNetNS(ctx, spec, d, cfg)
 	}
 	nets := cfg.Networks
 	if mode == "" && len(nets) == 0 || mode == "bridge" && len(nets) == 0 {
@@ -86,6 +65,33 @@ func (e *Engine) setupNetwork(ctx context.Context, spec *runtime.Spec, d *contai
 	undo.add(func(ctx context.Context) { e.Networks.DeleteNetNS(ctx, spec.ID) })
 	spec.NetNSPath = path
 	d.OwnNetNS = true
+	return nil
+}
+
+// sharedNetNS sets up --network host and --network container:NAME.
+func (e *Engine) sharedNetNS(ctx context.Context, spec *runtime.Spec, d *containerData, cfg ContainerConfig) error {
+	mode := cfg.NetworkMode
+	if mode == "host" {
+		spec.HostNetwork = true
+		d.NetworkMode = "host"
+		if cfg.Hostname == "" {
+			spec.Hostname, _ = os.Hostname()
+		}
+		return nil
+	}
+	other, err := e.Runtime.Get(ctx, strings.TrimPrefix(mode, "container:"))
+	if err != nil {
+		return fmt.Errorf("--network %s: %w", mode, err)
+	}
+	if !other.State.Running() {
+		return fmt.Errorf("--network %s: container %q is not running: start it first: %w", mode, other.Name, errdefs.ErrFailedPrecondition)
+	}
+	if other.Spec.HostNetwork {
+		spec.HostNetwork = true
+	} else {
+		spec.NetNSPath = other.Spec.NetNSPath
+	}
+	d.NetworkMode = "container:" + other.ID
 	return nil
 }
 

@@ -256,55 +256,7 @@ func ParseMountFlag(s string) (Mount, error) {
 	what := "--mount " + strconv.Quote(s)
 	for _, field := range strings.Split(s, ",") {
 		k, v, hasVal := strings.Cut(field, "=")
-		k = strings.ToLower(strings.TrimSpace(k))
-		boolVal := func() (bool, error) {
-			if !hasVal {
-				return true, nil
-			}
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return false, invalid("invalid %s: %s takes true or false", what, k)
-			}
-			return b, nil
-		}
-		var err error
-		switch k {
-		case "type":
-			m.Type = v
-		case "source", "src":
-			m.Source = v
-		case "target", "destination", "dst":
-			m.Target = v
-		case "readonly", "ro":
-			m.ReadOnly, err = boolVal()
-		case "volume-nocopy":
-			m.NoCopy, err = boolVal()
-		case "bind-propagation":
-			m.Options = append(m.Options, v)
-		case "tmpfs-size":
-			n, perr := units.RAMInBytes(v)
-			if perr != nil {
-				return Mount{}, invalid("invalid %s: bad tmpfs-size %q", what, v)
-			}
-			m.Options = append(m.Options, fmt.Sprintf("size=%d", n))
-		case "tmpfs-mode":
-			if _, perr := strconv.ParseUint(v, 8, 32); perr != nil {
-				return Mount{}, invalid("invalid %s: bad tmpfs-mode %q (octal)", what, v)
-			}
-			m.Options = append(m.Options, "mode="+v)
-		case "volume-driver":
-			if v != "local" {
-				return Mount{}, fmt.Errorf("invalid %s: volume driver %q: berth has only the local driver: %w", what, v, errdefs.ErrNotImplemented)
-			}
-		case "volume-opt", "volume-label":
-			return Mount{}, fmt.Errorf("invalid %s: %s: create the volume first with berth volume create: %w", what, k, errdefs.ErrNotImplemented)
-		case "consistency", "bind-recursive":
-			// accepted for compatibility; they do not change a local mount
-		case "":
-		default:
-			return Mount{}, invalid("invalid %s: unknown field %q", what, k)
-		}
-		if err != nil {
+		if err := mountField(&m, strings.ToLower(strings.TrimSpace(k)), v, hasVal, what); err != nil {
 			return Mount{}, err
 		}
 	}
@@ -321,6 +273,58 @@ func ParseMountFlag(s string) (Mount, error) {
 		return Mount{}, invalid("invalid %s: the bind source %q must be a path", what, m.Source)
 	}
 	return finishMount(m, what)
+}
+
+// mountField applies one key[=value] of a --mount spec.
+func mountField(m *Mount, k, v string, hasVal bool, what string) error {
+	boolVal := func(dst *bool) error {
+		if !hasVal {
+			*dst = true
+			return nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return invalid("invalid %s: %s takes true or false", what, k)
+		}
+		*dst = b
+		return nil
+	}
+	switch k {
+	case "type":
+		m.Type = v
+	case "source", "src":
+		m.Source = v
+	case "target", "destination", "dst":
+		m.Target = v
+	case "readonly", "ro":
+		return boolVal(&m.ReadOnly)
+	case "volume-nocopy":
+		return boolVal(&m.NoCopy)
+	case "bind-propagation":
+		m.Options = append(m.Options, v)
+	case "tmpfs-size":
+		n, err := units.RAMInBytes(v)
+		if err != nil {
+			return invalid("invalid %s: bad tmpfs-size %q", what, v)
+		}
+		m.Options = append(m.Options, fmt.Sprintf("size=%d", n))
+	case "tmpfs-mode":
+		if _, err := strconv.ParseUint(v, 8, 32); err != nil {
+			return invalid("invalid %s: bad tmpfs-mode %q (octal)", what, v)
+		}
+		m.Options = append(m.Options, "mode="+v)
+	case "volume-driver":
+		if v != "local" {
+			return fmt.Errorf("invalid %s: volume driver %q: berth has only the local driver: %w", what, v, errdefs.ErrNotImplemented)
+		}
+	case "volume-opt", "volume-label":
+		return fmt.Errorf("invalid %s: %s: create the volume first with berth volume create: %w", what, k, errdefs.ErrNotImplemented)
+	case "consistency", "bind-recursive", "":
+		// accepted for compatibility; they do not change a local mount
+	default:
+		return invalid("invalid %s: unknown field %q", what, k)
+	}
+	return nil
 }
 
 // ParseTmpfs parses --tmpfs /path[:opts].
