@@ -103,7 +103,7 @@ func FilterPs(list []*Details, o PsOptions) ([]*Details, error) {
 	}
 	var out []*Details
 	for _, d := range list {
-		if !o.All && o.Last == 0 && !d.State.Running && !f.has("status") {
+		if !o.All && o.Last == 0 && !d.State.Running && !d.State.Restarting && !f.has("status") {
 			continue
 		}
 		if f.match(d) {
