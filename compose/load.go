@@ -11,6 +11,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/berth/berth/internal/errdefs"
 )
@@ -32,6 +33,10 @@ type LoadOptions struct {
 	EnvFiles []string
 	// Profiles are --profile; empty: COMPOSE_PROFILES.
 	Profiles []string
+	// Services are the services named on the command line (`up web`,
+	// `run task`): as in Docker Compose they are enabled even when none of
+	// their profiles is.
+	Services []string
 	// ProjectName is -p; empty: COMPOSE_PROJECT_NAME, the file's name:, or
 	// the project folder's name.
 	ProjectName string
@@ -70,6 +75,11 @@ func Load(ctx context.Context, o LoadOptions) (*Project, error) {
 	cp, err := po.LoadProject(ctx)
 	if err != nil {
 		return nil, loadError(files, err)
+	}
+	if len(o.Services) > 0 {
+		if cp, err = enableNamed(cp, o.Services); err != nil {
+			return nil, err
+		}
 	}
 	p, err := convertProject(cp)
 	if err != nil {
@@ -216,4 +226,23 @@ func loadError(files []string, err error) error {
 		return err
 	}
 	return locate(files, err)
+}
+
+// enableNamed enables the named services that a profile disabled; names
+// that are no service at all are left for the caller to report.
+func enableNamed(cp *types.Project, names []string) (*types.Project, error) {
+	var disabled []string
+	for _, n := range names {
+		if _, ok := cp.DisabledServices[n]; ok {
+			disabled = append(disabled, n)
+		}
+	}
+	if len(disabled) == 0 {
+		return cp, nil
+	}
+	out, err := cp.WithServicesEnabled(disabled...)
+	if err != nil {
+		return nil, fmt.Errorf("enable services %s: %w", strings.Join(disabled, ", "), err)
+	}
+	return out, nil
 }

@@ -183,3 +183,21 @@ func TestLoadBuildOnlyServiceGetsComposeImageName(t *testing.T) {
 		t.Errorf("image %q build %+v", s.Image, s.Build)
 	}
 }
+
+// A service named on the command line (`run tools`, `up debug`) is enabled
+// although its profile is not; the others stay disabled.
+func TestLoadEnablesNamedServices(t *testing.T) {
+	p, err := Load(context.Background(), LoadOptions{SearchDir: "testdata/profiles", Env: []string{}, Services: []string{"tools"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Service("tools"); !ok {
+		t.Errorf("tools not enabled by naming it")
+	}
+	if _, ok := p.Service("debug"); ok {
+		t.Errorf("debug enabled without being named or its profile")
+	}
+	if _, ok := p.Service("app"); !ok {
+		t.Errorf("app (no profile) missing")
+	}
+}

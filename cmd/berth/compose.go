@@ -42,9 +42,11 @@ func addComposeCommands(root *cobra.Command, g *globals) {
 
 // loadProject loads the project the global flags select and prints its
 // warnings to stderr.
-func loadProject(ctx context.Context, g *globals, errw io.Writer) (*compose.Project, error) {
+// Services named on the command line are enabled even when their profile
+// is not, as Docker Compose does.
+func loadProject(ctx context.Context, g *globals, errw io.Writer, named ...string) (*compose.Project, error) {
 	p, err := compose.Load(ctx, compose.LoadOptions{Files: g.Files, ProjectDir: g.ProjectDir,
-		EnvFiles: g.EnvFiles, Profiles: g.Profiles, ProjectName: g.Project})
+		EnvFiles: g.EnvFiles, Profiles: g.Profiles, ProjectName: g.Project, Services: named})
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +224,7 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 	if err != nil {
 		return err
 	}
-	p, err := loadProject(ctx, g, c.ErrOrStderr())
+	p, err := loadProject(ctx, g, c.ErrOrStderr(), services...)
 	if err != nil {
 		return err
 	}

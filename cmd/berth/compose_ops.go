@@ -34,8 +34,8 @@ type projectEnv struct {
 
 // openProject loads the selected project; without a compose file, -p alone
 // names it (commands then act on the containers labelled with it).
-func openProject(ctx context.Context, g *globals, errw io.Writer) (*projectEnv, error) {
-	p, err := loadProject(ctx, g, errw)
+func openProject(ctx context.Context, g *globals, errw io.Writer, named ...string) (*projectEnv, error) {
+	p, err := loadProject(ctx, g, errw, named...)
 	env := &projectEnv{p: p, name: g.Project}
 	switch {
 	case err == nil:

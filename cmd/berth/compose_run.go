@@ -60,7 +60,7 @@ func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []str
 	if o.Build {
 		return fmt.Errorf("run --build: building images is not wired yet: %w", errdefs.ErrNotImplemented)
 	}
-	env, err := openProject(ctx, g, c.ErrOrStderr())
+	env, err := openProject(ctx, g, c.ErrOrStderr(), args[0])
 	if err != nil {
 		return err
 	}
