@@ -32,11 +32,7 @@ func addSystemCommands(root *cobra.Command, g *globals) {
 		Args:    cobra.NoArgs,
 		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
-	sys.AddCommand(newSystemInfoCmd(g))
-	// INTEGRATOR: add `system df` (images, containers, volumes with sizes;
-	// volume.Store.Size gives a volume's bytes) and `system prune` (stopped
-	// containers, unused networks, dangling images, with --volumes also
-	// volume.Store.Prune) here; they need the engine.
+	sys.AddCommand(newSystemInfoCmd(g), newSystemDfCmd(g), newSystemPruneCmd(g))
 	root.AddCommand(sys)
 
 	info := newSystemInfoCmd(g) // Docker's `docker info` alias

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/berth/berth/engine"
+)
+
+func newSystemDfCmd(g *globals) *cobra.Command {
+	var format string
+	c := &cobra.Command{
+		Use:   "df",
+		Short: "Show berth disk usage",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			e, err := newEngine(g)
+			if err != nil {
+				return err
+			}
+			rows, err := e.DiskUsage(c.Context())
+			if err != nil {
+				return err
+			}
+			if format != "" {
+				return engine.FormatInspect(c.OutOrStdout(), format, usageValues(rows))
+			}
+			printUsage(c.OutOrStdout(), rows)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&format, "format", "", "format the output using a Go template, or json")
+	return c
+}
+
+// usageValues are df's rows as Docker's --format sees them.
+func usageValues(rows []engine.Usage) []any {
+	out := make([]any, len(rows))
+	for i, r := range rows {
+		out[i] = map[string]any{"Type": r.Type, "TotalCount": r.Total, "Active": r.Active,
+			"Size": humanSize(r.Size), "Reclaimable": reclaimable(r)}
+	}
+	return out
+}
+
+func printUsage(w io.Writer, rows []engine.Usage) {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", r.Type, r.Total, r.Active, humanSize(r.Size), reclaimable(r))
+	}
+	tw.Flush()
+}
+
+func humanSize(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
+
+func reclaimable(r engine.Usage) string {
+	pct := 0
+	if r.Size > 0 {
+		pct = int(r.Reclaimable * 100 / r.Size)
+	}
+	return fmt.Sprintf("%s (%d%%)", humanSize(r.Reclaimable), pct)
+}
+
+func newSystemPruneCmd(g *globals) *cobra.Command {
+	var o engine.SystemPruneOptions
+	var force bool
+	c := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove unused data",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if !force && !networkConfirm(c.InOrStdin(), c.ErrOrStderr(), pruneWarning(o)) {
+				return nil
+			}
+			e, err := newEngine(g)
+			if err != nil {
+				return err
+			}
+			r, err := e.SystemPrune(c.Context(), o)
+			printPruneReport(c.OutOrStdout(), r)
+			return err
+		},
+	}
+	c.Flags().BoolVarP(&o.All, "all", "a", false, "remove all unused images, not just dangling ones")
+	c.Flags().BoolVar(&o.Volumes, "volumes", false, "prune anonymous volumes")
+	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	return c
+}
+
+func pruneWarning(o engine.SystemPruneOptions) string {
+	s := "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n"
+	if o.Volumes {
+		s += "  - all anonymous volumes not used by at least one container\n"
+	}
+	if o.All {
+		s += "  - all images without at least one container associated to them\n"
+	} else {
+		s += "  - all dangling images\n"
+	}
+	return s + "\nAre you sure you want to continue? [y/N] "
+}
+
+func printPruneReport(w io.Writer, r engine.PruneReport) {
+	section := func(title string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintln(w, title)
+		for _, it := range items {
+			fmt.Fprintln(w, it)
+		}
+		fmt.Fprintln(w)
+	}
+	section("Deleted Containers:", r.Containers)
+	section("Deleted Networks:", r.Networks)
+	section("Deleted Volumes:", r.Volumes)
+	section("Deleted Images:", r.Images)
+	fmt.Fprintf(w, "Total reclaimed space: %s\n", humanSize(r.Reclaimed))
+}

@@ -1,0 +1,40 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// system df counts what exists and what is in use; system prune removes
+// stopped containers and unused networks but keeps running containers,
+// their image and named volumes.
+func TestSystemDfAndPrune(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "--name", "done", "busybox", "sh", "-c", "head -c 100000 /dev/zero > /big")
+	e.must("container", "run", "-d", "--name", "up", "-v", "keep:/d", "busybox", "sleep", "300")
+	e.must("network", "create", "spare")
+
+	df := e.must("system", "df")
+	for _, want := range []string{"TYPE", "Images          1       1", "Containers      2       1", "Local Volumes   1       1", "100kB (100%)"} {
+		if !strings.Contains(df, want) {
+			t.Errorf("system df lacks %q:\n%s", want, df)
+		}
+	}
+	out := e.must("system", "prune", "-f")
+	if !strings.Contains(out, "Deleted Containers:") || !strings.Contains(out, "Deleted Networks:\nspare") {
+		t.Errorf("system prune output:\n%s", out)
+	}
+	if ps := e.must("container", "ps", "-a", "--format", "{{.Names}}"); strings.TrimSpace(ps) != "up" {
+		t.Errorf("after prune containers are %q, want only the running one", ps)
+	}
+	if nets := e.must("network", "ls", "--format", "{{.Name}}"); strings.Contains(nets, "spare") {
+		t.Errorf("network spare survived prune: %q", nets)
+	}
+	if vols := e.must("volume", "ls", "-q"); strings.TrimSpace(vols) != "keep" {
+		t.Errorf("named volume after prune: %q", vols)
+	}
+	e.must("container", "inspect", "-f", "{{.Image}}", "up") // its image is still there
+	if r := e.run("image", "inspect", "busybox"); r.Code != 0 {
+		t.Errorf("prune removed an image in use: %s", r)
+	}
+}
