@@ -7,13 +7,21 @@ import (
 	"time"
 
 	"github.com/berth/berth/image"
+	"github.com/berth/berth/runtime"
 )
 
-// Commit makes an image of the container's changes over its image.
-func (e *Engine) Commit(ctx context.Context, ref string, o image.CommitOptions) (*image.Image, error) {
+// Commit makes an image of the container's changes over its image. With
+// pause a running container is frozen while its upper dir is read.
+func (e *Engine) Commit(ctx context.Context, ref string, o image.CommitOptions, pause bool) (*image.Image, error) {
 	c, err := e.Runtime.Get(ctx, ref)
 	if err != nil {
 		return nil, err
+	}
+	if pause && c.State.Status == runtime.StatusRunning {
+		if err := e.Runtime.Pause(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		defer e.Runtime.Unpause(context.WithoutCancel(ctx), c.ID)
 	}
 	d, err := dataOf(c)
 	if err != nil {

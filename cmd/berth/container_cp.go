@@ -39,8 +39,7 @@ func newContainerCpCmd(g *globals) *cobra.Command {
 			}
 			return withStatus(125, "must specify at least one container source (CONTAINER:PATH)")
 		})
-	c.Flags().BoolP("archive", "a", false, "archive mode (copy all uid/gid information)")
-	c.Flags().BoolP("follow-link", "L", false, "always follow symbol link in SRC_PATH")
+	c.Flags().BoolP("archive", "a", false, "archive mode (copy all uid/gid information; berth always does)")
 	return c
 }
 
@@ -91,13 +90,14 @@ func isTerminal(f *os.File) bool {
 func newContainerCommitCmd(g *globals) *cobra.Command {
 	var author, message string
 	var changes []string
+	var pause bool
 	c := engineCmd(g, "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]", "Create a new image from a container's changes", cobra.RangeArgs(1, 2),
 		func(ctx context.Context, cmd *cobra.Command, e *engine.Engine, args []string) error {
 			ref := ""
 			if len(args) == 2 {
 				ref = args[1]
 			}
-			img, err := e.Commit(ctx, args[0], image.CommitOptions{Ref: ref, Author: author, Message: message, Changes: changes})
+			img, err := e.Commit(ctx, args[0], image.CommitOptions{Ref: ref, Author: author, Message: message, Changes: changes}, pause)
 			if err != nil {
 				return err
 			}
@@ -107,7 +107,7 @@ func newContainerCommitCmd(g *globals) *cobra.Command {
 	c.Flags().StringVarP(&author, "author", "a", "", "author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")")
 	c.Flags().StringVarP(&message, "message", "m", "", "commit message")
 	c.Flags().StringArrayVarP(&changes, "change", "c", nil, "apply Dockerfile instruction to the created image")
-	c.Flags().BoolP("pause", "p", true, "pause container during commit")
+	c.Flags().BoolVarP(&pause, "pause", "p", true, "pause container during commit")
 	return c
 }
 
