@@ -73,6 +73,17 @@ func TestPublishPort(t *testing.T) {
 	if out := e.must("container", "port", "pub"); !strings.Contains(out, "8080/tcp -> 127.0.0.1:"+port) {
 		t.Errorf("container port: %q", out)
 	}
+	// After a restart the port is published again (detached on stop,
+	// bound anew by the next start).
+	e.must("container", "restart", "-t", "1", "pub")
+	e.waitFor("the port to answer after restart", 10*time.Second, func() bool {
+		resp, err := http.Get("http://127.0.0.1:" + port + "/index.html")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 	r := e.run("container", "run", "-d", "--name", "clash", "-p", "127.0.0.1:"+port+":8080", "busybox", "httpd", "-f", "-p", "8080")
 	if r.Code == 0 || !strings.Contains(r.Stderr, port) {
 		t.Errorf("second publish of %s: %s", port, r)
