@@ -19,6 +19,7 @@ import (
 	"github.com/berth/berth/compose/enginebackend"
 	"github.com/berth/berth/engine"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/runtime"
 )
 
@@ -80,7 +81,7 @@ func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []str
 	if err != nil {
 		return fmt.Errorf("service %q: image %q: %w", svc.Name, svc.Image, err)
 	}
-	labels, err := volKeyValues("label", o.Labels, true)
+	labels, err := format.KeyValues("label", o.Labels, true)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
 )
 
 // Set at build time: go build -ldflags "-X main.version=1.2.3 -X main.gitCommit=abc".
@@ -73,15 +73,15 @@ func currentVersion() versionInfo {
 }
 
 func newVersionCmd() *cobra.Command {
-	var format string
+	var f string
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Show the berth version information",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			v := currentVersion()
-			if format != "" {
-				return sysRender(c.OutOrStdout(), format, v)
+			if f != "" {
+				return format.Value(c.OutOrStdout(), f, v)
 			}
 			cv := v.Client
 			fmt.Fprintf(c.OutOrStdout(), "Client:\n Version:    %s\n Go version: %s\n Git commit: %s\n OS/Arch:    %s/%s\n",
@@ -89,28 +89,8 @@ func newVersionCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "format the output: json or a Go template")
+	cmd.Flags().StringVar(&f, "format", "", "format the output: json or a Go template")
 	return cmd
-}
-
-// sysRender prints v as indented JSON ("json") or through a Go template.
-func sysRender(w io.Writer, format string, v any) error {
-	if format == "json" {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
-	t, err := volTemplate(strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format) + "\n")
-	if err != nil {
-		return err
-	}
-	if err := t.Execute(w, v); err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	return nil
 }
 
 func newCompletionCmd(root *cobra.Command) *cobra.Command {
@@ -205,7 +185,7 @@ var systemInfoCounts = func(ctx context.Context, g *globals, info *sysInfo) erro
 }
 
 func newSystemInfoCmd(g *globals) *cobra.Command {
-	var format string
+	var f string
 	cmd := &cobra.Command{
 		Use:   "info",
 		Short: "Display system-wide information",
@@ -215,14 +195,14 @@ func newSystemInfoCmd(g *globals) *cobra.Command {
 			if err := systemInfoCounts(c.Context(), g, &info); err != nil {
 				return err
 			}
-			if format != "" {
-				return sysRender(c.OutOrStdout(), format, info)
+			if f != "" {
+				return format.Value(c.OutOrStdout(), f, info)
 			}
 			printSysInfo(c.OutOrStdout(), info)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "format the output: json or a Go template")
+	cmd.Flags().StringVar(&f, "format", "", "format the output: json or a Go template")
 	return cmd
 }
 

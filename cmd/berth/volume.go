@@ -1,23 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
-	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/volume"
 )
 
@@ -43,23 +38,6 @@ func addVolumeCommands(root *cobra.Command, g *globals) {
 	root.AddCommand(cmd)
 }
 
-// volKeyValues parses repeated key=value flags; withoutValue allows a bare
-// key (a label with an empty value).
-func volKeyValues(flag string, kvs []string, withoutValue bool) (map[string]string, error) {
-	if len(kvs) == 0 {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if k == "" || (!ok && !withoutValue) {
-			return nil, fmt.Errorf("--%s %q: %w: use key=value", flag, kv, errdefs.ErrInvalidArgument)
-		}
-		m[k] = v
-	}
-	return m, nil
-}
-
 func newVolumeCreateCmd(g *globals) *cobra.Command {
 	var o struct {
 		Driver       string
@@ -78,11 +56,11 @@ func newVolumeCreateCmd(g *globals) *cobra.Command {
 				}
 				name = args[0]
 			}
-			labels, err := volKeyValues("label", o.Labels, true)
+			labels, err := format.KeyValues("label", o.Labels, true)
 			if err != nil {
 				return err
 			}
-			opts, err := volKeyValues("opt", o.Opts, false)
+			opts, err := format.KeyValues("opt", o.Opts, false)
 			if err != nil {
 				return err
 			}
@@ -125,8 +103,12 @@ func newVolRow(v *volume.Volume) volRow {
 		Labels: strings.Join(ls, ","), CreatedAt: v.CreatedAt.Format(time.RFC3339), Size: "N/A", labels: v.Labels}
 }
 
-var volHeaders = map[string]string{"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
-	"Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "CreatedAt": "CREATED", "Size": "SIZE"}
+// volTable is the table of `volume ls`.
+var volTable = format.Table{
+	Default: "table {{.Driver}}\t{{.Name}}",
+	Headers: map[string]string{"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+		"Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "CreatedAt": "CREATED", "Size": "SIZE"},
+}
 
 func newVolumeLsCmd(g *globals) *cobra.Command {
 	var o struct {
@@ -158,11 +140,11 @@ func newVolumeLsCmd(g *globals) *cobra.Command {
 					rows = append(rows, newVolRow(v))
 				}
 			}
-			format := o.Format
+			f := o.Format
 			if o.Quiet {
-				format = "{{.Name}}"
+				f = "{{.Name}}"
 			}
-			return volWriteRows(c.OutOrStdout(), format, "table {{.Driver}}\t{{.Name}}", volHeaders, rows)
+			return format.Rows(c.OutOrStdout(), f, volTable, rows)
 		},
 	}
 	f := cmd.Flags()
@@ -217,86 +199,6 @@ func volParseFilters(filters []string, g *globals) (func(*volume.Volume) bool, e
 	}, nil
 }
 
-var volFieldRe = regexp.MustCompile(`{{\s*\.(\w+)\s*}}`)
-
-// volTemplate parses a --format template with the functions Docker offers.
-func volTemplate(text string) (*template.Template, error) {
-	funcs := template.FuncMap{
-		"json": func(v any) (string, error) {
-			b, err := json.Marshal(v)
-			return string(b), err
-		},
-		"join":  strings.Join,
-		"split": strings.Split,
-		"upper": strings.ToUpper,
-		"lower": strings.ToLower,
-		"title": func(s string) string {
-			if s == "" {
-				return s
-			}
-			return strings.ToUpper(s[:1]) + s[1:]
-		},
-		"truncate": func(s string, n int) string {
-			if len(s) > n {
-				return s[:n]
-			}
-			return s
-		},
-	}
-	t, err := template.New("format").Funcs(funcs).Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("--format %q: %w: %v", text, errdefs.ErrInvalidArgument, err)
-	}
-	return t, nil
-}
-
-// volWriteRows prints rows as a table (format "" or "table [TEMPLATE]",
-// with headers), as JSON lines ("json"), or through a Go template.
-func volWriteRows(w io.Writer, format, table string, headers map[string]string, rows []any) error {
-	switch {
-	case format == "json":
-		enc := json.NewEncoder(w)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	case format == "" || format == "table":
-		format = table
-	}
-	isTable := strings.HasPrefix(format, "table")
-	text := strings.TrimSpace(strings.TrimPrefix(format, "table"))
-	text = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(text)
-	t, err := volTemplate(text + "\n")
-	if err != nil {
-		return err
-	}
-	out := w
-	var tw *tabwriter.Writer
-	if isTable {
-		tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0) // Docker CLI's table layout
-		out = tw
-		header := volFieldRe.ReplaceAllStringFunc(text, func(m string) string {
-			f := volFieldRe.FindStringSubmatch(m)[1]
-			if h, ok := headers[f]; ok {
-				return h
-			}
-			return strings.ToUpper(f)
-		})
-		fmt.Fprintln(tw, header)
-	}
-	for _, r := range rows {
-		if err := t.Execute(out, r); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
-}
-
 // volInspect is Docker's volume inspect object.
 type volInspect struct {
 	CreatedAt  string
@@ -321,7 +223,7 @@ func newVolInspect(v *volume.Volume) volInspect {
 }
 
 func newVolumeInspectCmd(g *globals) *cobra.Command {
-	var format string
+	var f string
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] VOLUME [VOLUME...]",
 		Short: "Display detailed information on one or more volumes",
@@ -331,7 +233,7 @@ func newVolumeInspectCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var found []volInspect
+			var found []any
 			var errs []error
 			for _, name := range args {
 				v, err := s.Get(c.Context(), name)
@@ -341,38 +243,14 @@ func newVolumeInspectCmd(g *globals) *cobra.Command {
 				}
 				found = append(found, newVolInspect(v))
 			}
-			if err := volPrintInspect(c.OutOrStdout(), format, found); err != nil {
+			if err := format.Inspect(c.OutOrStdout(), f, found); err != nil {
 				return err
 			}
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "format the output using a Go template, or json")
+	cmd.Flags().StringVarP(&f, "format", "f", "", "format the output using a Go template, or json")
 	return cmd
-}
-
-func volPrintInspect(w io.Writer, format string, vols []volInspect) error {
-	if format == "" || format == "json" {
-		if vols == nil {
-			vols = []volInspect{}
-		}
-		b, err := json.MarshalIndent(vols, "", "    ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
-	t, err := volTemplate(strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format) + "\n")
-	if err != nil {
-		return err
-	}
-	for _, v := range vols {
-		if err := t.Execute(w, v); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-	}
-	return nil
 }
 
 func newVolumeRmCmd(g *globals) *cobra.Command {
@@ -463,8 +341,6 @@ func volConfirm(c *cobra.Command, all bool) bool {
 	if all {
 		what = "all local volumes"
 	}
-	fmt.Fprintf(c.ErrOrStderr(), "WARNING! This will remove %s not used by at least one container.\nAre you sure you want to continue? [y/N] ", what)
-	line, _ := bufio.NewReader(c.InOrStdin()).ReadString('\n')
-	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes"
+	return format.Confirm(c.InOrStdin(), c.ErrOrStderr(),
+		"WARNING! This will remove "+what+" not used by at least one container.\nAre you sure you want to continue?")
 }
