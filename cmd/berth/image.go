@@ -2,15 +2,11 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/docker/go-units"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/berth/berth/image"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
 )
 
 // imageInUse returns the check `image rm` and `image prune` use to refuse
@@ -248,12 +245,20 @@ type imgRow struct {
 // Label returns one label of the image ({{.Label "key"}}).
 func (r imgRow) Label(k string) string { return r.labels[k] }
 
-// Column headers of `image ls` and `image history` tables.
+// The `image ls` and `image history` tables.
 var (
-	imgHeaders = map[string]string{"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "Digest": "DIGEST",
-		"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS"}
-	imgHistoryHeaders = map[string]string{"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
-		"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"}
+	imgLsTable = format.Table{
+		Default: "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+		Headers: map[string]string{"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "Digest": "DIGEST",
+			"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS"},
+		Compact: true,
+	}
+	imgHistoryTable = format.Table{
+		Default: "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+		Headers: map[string]string{"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+			"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"},
+		Compact: true,
+	}
 )
 
 // imgShortID is Docker's IMAGE ID column: 12 hex digits, or the full id.
@@ -340,7 +345,7 @@ func newImageLsCmd(g *globals) *cobra.Command {
 			for i, r := range rows {
 				out[i] = r
 			}
-			return imgWriteRows(c.OutOrStdout(), o.Format, "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}", imgHeaders, out)
+			return format.Rows(c.OutOrStdout(), o.Format, imgLsTable, out)
 		},
 	}
 	fl := cmd.Flags()
@@ -362,79 +367,6 @@ func imgPrintIDs(w io.Writer, rows []imgRow) error {
 				return err
 			}
 		}
-	}
-	return nil
-}
-
-var imgFieldRe = regexp.MustCompile(`{{\s*\.(\w+)\s*}}`)
-
-// imgTemplate parses a --format template with the functions Docker offers.
-func imgTemplate(text string) (*template.Template, error) {
-	funcs := template.FuncMap{
-		"json": func(v any) (string, error) {
-			b, err := json.Marshal(v)
-			return string(b), err
-		},
-		"join":  strings.Join,
-		"split": strings.Split,
-		"upper": strings.ToUpper,
-		"lower": strings.ToLower,
-		"truncate": func(s string, n int) string {
-			if len(s) > n {
-				return s[:n]
-			}
-			return s
-		},
-	}
-	t, err := template.New("format").Funcs(funcs).Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("--format %q: %w: %v", text, errdefs.ErrInvalidArgument, err)
-	}
-	return t, nil
-}
-
-// imgWriteRows prints rows as a table ("" or "table [TEMPLATE]", with
-// headers), as JSON lines ("json"), or through a Go template.
-func imgWriteRows(w io.Writer, format, table string, headers map[string]string, rows []any) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "", "table":
-		format = table
-	}
-	isTable := strings.HasPrefix(format, "table")
-	text := strings.TrimSpace(strings.TrimPrefix(format, "table"))
-	text = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(text)
-	t, err := imgTemplate(text + "\n")
-	if err != nil {
-		return err
-	}
-	out := w
-	var tw *tabwriter.Writer
-	if isTable {
-		tw = tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-		out = tw
-		fmt.Fprintln(tw, imgFieldRe.ReplaceAllStringFunc(text, func(m string) string {
-			f := imgFieldRe.FindStringSubmatch(m)[1]
-			if h, ok := headers[f]; ok {
-				return h
-			}
-			return strings.ToUpper(f)
-		}))
-	}
-	for _, r := range rows {
-		if err := t.Execute(out, r); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-	}
-	if tw != nil {
-		return tw.Flush()
 	}
 	return nil
 }
@@ -472,53 +404,12 @@ func newImageInspectCmd(g *globals) *cobra.Command {
 
 // imgPrintInspect prints a JSON array (like Docker, "[]" when empty), or
 // each document through a template.
-func imgPrintInspect(w io.Writer, format string, docs []image.Inspect) error {
-	if format == "" || format == "json" {
-		if docs == nil {
-			docs = []image.Inspect{}
-		}
-		data, err := json.MarshalIndent(docs, "", "    ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", data)
-		return err
+func imgPrintInspect(w io.Writer, f string, docs []image.Inspect) error {
+	values := make([]any, len(docs))
+	for i, d := range docs {
+		values[i] = d
 	}
-	t, err := imgTemplate(strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format) + "\n")
-	if err != nil {
-		return err
-	}
-	for _, d := range docs {
-		if err := imgExecute(w, t, d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// imgExecute runs t on v; if that fails (a template written against the
-// JSON names, like {{.Id}}), it runs t on v's JSON as a map, as Docker does.
-func imgExecute(w io.Writer, t *template.Template, v any) error {
-	var buf strings.Builder
-	err := t.Execute(&buf, v)
-	if err != nil {
-		data, merr := json.Marshal(v)
-		if merr != nil {
-			return merr
-		}
-		dec := json.NewDecoder(strings.NewReader(string(data)))
-		dec.UseNumber()
-		var m map[string]any
-		if dec.Decode(&m) == nil {
-			buf.Reset()
-			err = t.Execute(&buf, m)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	_, err = io.WriteString(w, buf.String())
-	return err
+	return format.Inspect(w, f, values)
 }
 
 // imgHistoryRow is what `image history --format` templates see.
@@ -562,15 +453,15 @@ func newImageHistoryCmd(g *globals) *cobra.Command {
 				return err
 			}
 			rows := imgHistoryRows(img, o.NoTrunc, time.Now())
-			format := o.Format
+			f := o.Format
 			if o.Quiet {
-				format = "{{.ID}}"
+				f = "{{.ID}}"
 			}
 			out := make([]any, len(rows))
 			for i, r := range rows {
 				out[i] = r
 			}
-			return imgWriteRows(c.OutOrStdout(), format, "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", imgHistoryHeaders, out)
+			return format.Rows(c.OutOrStdout(), f, imgHistoryTable, out)
 		},
 	}
 	fl := cmd.Flags()
@@ -591,7 +482,7 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 			if o.All {
 				warn = "WARNING! This will remove all images without at least one container associated to them."
 			}
-			if !o.Force && !imgConfirm(c, warn) {
+			if !o.Force && !format.Confirm(c.InOrStdin(), c.ErrOrStderr(), warn+"\nAre you sure you want to continue?") {
 				return nil
 			}
 			s, err := imgStore(g)
@@ -606,13 +497,6 @@ func newImagePruneCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVarP(&o.All, "all", "a", false, "remove all unused images, not just dangling ones")
 	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "do not prompt for confirmation")
 	return cmd
-}
-
-func imgConfirm(c *cobra.Command, warn string) bool {
-	fmt.Fprintf(c.ErrOrStderr(), "%s\nAre you sure you want to continue? [y/N] ", warn)
-	line, _ := bufio.NewReader(c.InOrStdin()).ReadString('\n')
-	ans := strings.ToLower(strings.TrimSpace(line))
-	return ans == "y" || ans == "yes"
 }
 
 // imgPrintPrune prints prune's report the way Docker does.

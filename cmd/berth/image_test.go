@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/image"
+	"github.com/berth/berth/internal/format"
 )
 
 var imgTestNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -30,7 +31,7 @@ func TestImageLsTable(t *testing.T) {
 		out = append(out, r)
 	}
 	var buf bytes.Buffer
-	if err := imgWriteRows(&buf, "", "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}", imgHeaders, out); err != nil {
+	if err := format.Rows(&buf, "", imgLsTable, out); err != nil {
 		t.Fatal(err)
 	}
 	want := `REPOSITORY          TAG      IMAGE ID       CREATED         SIZE
