@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -227,6 +228,7 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	}
 	mon.process = p
 	pid, _ := p.Pid()
+	waitExecd(pid)
 	m.updateState(ctx, c.ID, func(s *State) {
 		s.Status, s.Pid, s.MonitorPid = StatusRunning, pid, os.Getpid()
 		s.StartedAt, s.ExitCode, s.Error, s.OOMKilled = time.Now().UTC(), 0, "", false
@@ -392,5 +394,21 @@ func lockMonitor(path string) (*lockfile.Handle, error) {
 			return nil, errAlreadyRunning
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitExecd waits (up to a second) until pid has exec'd the container's
+// command: libcontainer's Run returns once it told "runc init" to exec,
+// and a signal reaching the Go init before that (a Stop right after Start)
+// would make it exit 2 instead of acting on the command's handlers.
+func waitExecd(pid int) {
+	initCmdline := os.Args[0] + "\x00init\x00"
+	path := "/proc/" + strconv.Itoa(pid) + "/cmdline"
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != initCmdline {
+			return
+		}
+		time.Sleep(200 * time.Microsecond)
 	}
 }

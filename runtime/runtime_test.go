@@ -99,7 +99,8 @@ func TestStartReturnsWhileRunningAndStopKills(t *testing.T) {
 	}
 	got, _ = m.Get(context.Background(), c.ID)
 	if got.State.ExitCode != 137 {
-		t.Fatalf("exit code %d, want 137", got.State.ExitCode)
+		out, errs := logs(t, m, c.ID)
+		t.Fatalf("exit code %d, want 137 (state %+v, output %q %q)", got.State.ExitCode, got.State, out, errs)
 	}
 	if err := m.Remove(context.Background(), c.ID, RemoveOptions{}); err != nil {
 		t.Fatal(err)
