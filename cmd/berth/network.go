@@ -1,22 +1,18 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/network"
 )
 
@@ -59,11 +55,11 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 			if f.IPv6 {
 				return fmt.Errorf("--ipv6: IPv6 networks are not supported yet: %w", errdefs.ErrNotImplemented)
 			}
-			labels, err := networkKeyValues("label", f.Labels)
+			labels, err := format.KeyValues("label", f.Labels, true)
 			if err != nil {
 				return err
 			}
-			opts, err := networkKeyValues("opt", f.Opts)
+			opts, err := format.KeyValues("opt", f.Opts, true)
 			if err != nil {
 				return err
 			}
@@ -90,22 +86,6 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 	fl.StringArrayVar(&f.Labels, "label", nil, "set metadata on a network (key=value)")
 	fl.StringArrayVarP(&f.Opts, "opt", "o", nil, "set driver specific options (key=value)")
 	return cmd
-}
-
-// networkKeyValues parses key=value flags ("key" alone means an empty value).
-func networkKeyValues(flag string, kvs []string) (map[string]string, error) {
-	if len(kvs) == 0 {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "" {
-			return nil, fmt.Errorf("--%s %q: want key=value: %w", flag, kv, errdefs.ErrInvalidArgument)
-		}
-		m[k] = v
-	}
-	return m, nil
 }
 
 type networkLsFlags struct {
@@ -231,25 +211,19 @@ func networkPrintList(w io.Writer, nets []*network.Network, f networkLsFlags) er
 		}
 		return nil
 	}
-	switch format := f.Format; {
-	case format == "json":
-		enc := json.NewEncoder(w)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	case format == "" || format == "table":
-		tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-		fmt.Fprintln(tw, "NETWORK ID\tNAME\tDRIVER\tSCOPE")
-		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Driver, r.Scope)
-		}
-		return tw.Flush()
-	default:
-		return networkTemplateRows(w, format, rows)
+	out := make([]any, len(rows))
+	for i, r := range rows {
+		out[i] = r
 	}
+	return format.Rows(w, f.Format, networkTable, out)
+}
+
+// networkTable is the table of `network ls`.
+var networkTable = format.Table{
+	Default: "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+	Headers: map[string]string{"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+		"CreatedAt": "CREATED AT", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS"},
+	Compact: true,
 }
 
 func networkJoinLabels(labels map[string]string) string {
@@ -259,54 +233,6 @@ func networkJoinLabels(labels map[string]string) string {
 	}
 	sort.Strings(kv)
 	return strings.Join(kv, ",")
-}
-
-// networkTemplate parses a Docker-style --format template.
-func networkTemplate(format string) (*template.Template, error) {
-	format = strings.ReplaceAll(format, `\t`, "\t") // Docker accepts a literal \t
-	funcs := template.FuncMap{
-		"json": func(v any) (string, error) {
-			b, err := json.Marshal(v)
-			return string(b), err
-		},
-		"join":  strings.Join,
-		"upper": strings.ToUpper,
-		"lower": strings.ToLower,
-	}
-	tpl, err := template.New("format").Funcs(funcs).Parse(format)
-	if err != nil {
-		return nil, fmt.Errorf("--format %q: %v: %w", format, err, errdefs.ErrInvalidArgument)
-	}
-	return tpl, nil
-}
-
-// networkTemplateRows prints rows through a template; a "table " prefix
-// prints a tab-aligned table with the field names as header.
-func networkTemplateRows(w io.Writer, format string, rows []networkRow) error {
-	table := strings.HasPrefix(format, "table ")
-	format = strings.ReplaceAll(strings.TrimPrefix(format, "table "), `\t`, "\t")
-	tpl, err := networkTemplate(format)
-	if err != nil {
-		return err
-	}
-	out := w
-	var tw *tabwriter.Writer
-	if table {
-		tw = tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
-		out = tw
-		header := strings.NewReplacer("{{", "", "}}", "", ".ID", "NETWORK ID", ".", "").Replace(format)
-		fmt.Fprintln(tw, strings.ToUpper(strings.TrimSpace(header)))
-	}
-	for _, r := range rows {
-		if err := tpl.Execute(out, r); err != nil {
-			return fmt.Errorf("--format: %v: %w", err, errdefs.ErrInvalidArgument)
-		}
-		fmt.Fprintln(out)
-	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
 }
 
 // networkInspect is Docker's network inspect document.
@@ -364,7 +290,7 @@ func networkInspectDoc(n *network.Network, eps []network.Endpoint) networkInspec
 }
 
 func newNetworkInspectCmd(g *globals) *cobra.Command {
-	var format string
+	var f string
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
 		Short: "Display detailed information on one or more networks",
@@ -374,7 +300,7 @@ func newNetworkInspectCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			docs := []networkInspect{}
+			docs := []any{}
 			var errs []error
 			for _, ref := range args {
 				n, err := m.Get(c.Context(), ref)
@@ -389,36 +315,14 @@ func newNetworkInspectCmd(g *globals) *cobra.Command {
 				}
 				docs = append(docs, networkInspectDoc(n, eps))
 			}
-			if err := networkPrintInspect(c.OutOrStdout(), format, docs); err != nil {
+			if err := format.Inspect(c.OutOrStdout(), f, docs); err != nil {
 				return err
 			}
 			return errors.Join(errs...)
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "format the output using a Go template (or json)")
+	cmd.Flags().StringVarP(&f, "format", "f", "", "format the output using a Go template (or json)")
 	return cmd
-}
-
-func networkPrintInspect(w io.Writer, format string, docs []networkInspect) error {
-	if format == "" || format == "json" {
-		b, err := json.MarshalIndent(docs, "", "    ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
-	tpl, err := networkTemplate(format)
-	if err != nil {
-		return err
-	}
-	for _, d := range docs {
-		if err := tpl.Execute(w, d); err != nil {
-			return fmt.Errorf("--format: %v: %w", err, errdefs.ErrInvalidArgument)
-		}
-		fmt.Fprintln(w)
-	}
-	return nil
 }
 
 func newNetworkRmCmd(g *globals) *cobra.Command {
@@ -457,8 +361,8 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 		Short: "Remove all unused networks",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if !force && !networkConfirm(c.InOrStdin(), c.ErrOrStderr(),
-				"WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ") {
+			if !force && !format.Confirm(c.InOrStdin(), c.ErrOrStderr(),
+				"WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?") {
 				return nil
 			}
 			e, err := newEngine(g)
@@ -500,13 +404,9 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// networkConfirm asks a yes/no question on stderr and reads the answer.
+// networkConfirm asks question, which ends in its own " [y/N] " prompt,
+// and reads the answer (system_df.go's prune; new code calls
+// format.Confirm directly).
 func networkConfirm(in io.Reader, errw io.Writer, question string) bool {
-	fmt.Fprint(errw, question)
-	if in == nil {
-		in = os.Stdin
-	}
-	line, _ := bufio.NewReader(in).ReadString('\n')
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes"
+	return format.Confirm(in, errw, strings.TrimSuffix(question, " [y/N] "))
 }
