@@ -58,7 +58,7 @@ func TestPublishPort(t *testing.T) {
 		"sh", "-c", "echo published > /tmp/index.html; httpd -f -p 8080 -h /tmp")
 	var body string
 	e.waitFor("the published port to answer", 10*time.Second, func() bool {
-		resp, err := http.Get("http://127.0.0.1:" + port + "/index.html")
+		resp, err := httpGet("http://127.0.0.1:" + port + "/index.html")
 		if err != nil {
 			return false
 		}
@@ -77,7 +77,7 @@ func TestPublishPort(t *testing.T) {
 	// bound anew by the next start).
 	e.must("container", "restart", "-t", "1", "pub")
 	e.waitFor("the port to answer after restart", 10*time.Second, func() bool {
-		resp, err := http.Get("http://127.0.0.1:" + port + "/index.html")
+		resp, err := httpGet("http://127.0.0.1:" + port + "/index.html")
 		if err != nil {
 			return false
 		}
@@ -136,4 +136,10 @@ func TestNetworkContainer(t *testing.T) {
 	if r := e.run("container", "run", "--rm", "--network", "container:nosuch", "busybox", "true"); r.Code != 125 {
 		t.Errorf("container:nosuch: %s", r)
 	}
+}
+
+// httpGet fetches url on a new connection, with a timeout.
+func httpGet(url string) (*http.Response, error) {
+	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	return c.Get(url)
 }

@@ -5,9 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/berth/berth/internal/atomicfile"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/lockfile"
 	"github.com/berth/berth/network"
 	"github.com/berth/berth/runtime"
 )
@@ -36,6 +42,18 @@ func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err err
 	if err != nil {
 		return err
 	}
+	done, err := e.markStarting(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		done()
+		// A foreground (attached) start returns once the container stopped;
+		// its exit hook left the endpoints alone while we were starting.
+		if cur, gerr := e.Runtime.Get(ctx, c.ID); gerr == nil && !cur.State.Running() && err == nil {
+			err = e.Exited(context.WithoutCancel(ctx), c.ID)
+		}
+	}()
 	if err := e.attachNetworks(ctx, c, d); err != nil {
 		e.detach(ctx, c)
 		return err
@@ -110,6 +128,17 @@ func (e *Engine) Exited(ctx context.Context, ref string) error {
 	if c.State.Running() && c.State.Status != runtime.StatusRestarting {
 		return nil // started again meanwhile
 	}
+	l, err := lockfile.Lock(ctx, e.startLockPath(c.ID))
+	if err != nil {
+		return err
+	}
+	defer l.Unlock()
+	if e.starting(c.ID) {
+		return nil // a late hook of the previous run: a new start owns the endpoints
+	}
+	if cur, err := e.Runtime.Get(ctx, c.ID); err != nil || (cur.State.Running() && cur.State.Status != runtime.StatusRestarting) {
+		return nil
+	}
 	if err := e.Networks.DetachAll(ctx, c.ID); err != nil {
 		return err
 	}
@@ -130,6 +159,36 @@ func (e *Engine) refreshDNSFor(ctx context.Context, d *containerData) error {
 		}
 	}
 	return nil
+}
+
+func (e *Engine) startLockPath(id string) string {
+	return filepath.Join(e.containerDir(id), "engine.lock")
+}
+func (e *Engine) startingPath(id string) string { return filepath.Join(e.containerDir(id), "starting") }
+
+// markStarting records (under the engine lock) that this process is
+// starting the container, so that a late exit hook of its previous run
+// does not detach the endpoints this start makes. done removes the mark.
+func (e *Engine) markStarting(ctx context.Context, id string) (done func(), err error) {
+	l, err := lockfile.Lock(ctx, e.startLockPath(id))
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	if err := atomicfile.WriteFile(e.startingPath(id), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return nil, err
+	}
+	return func() { os.Remove(e.startingPath(id)) }, nil
+}
+
+// starting reports whether a live process is starting the container.
+func (e *Engine) starting(id string) bool {
+	data, err := os.ReadFile(e.startingPath(id))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	return err == nil && pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
 // AutoRemove reports whether the container asked to be removed once it
