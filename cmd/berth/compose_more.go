@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
@@ -15,6 +14,7 @@ import (
 	"github.com/berth/berth/compose"
 	"github.com/berth/berth/engine"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
 )
 
 // serviceContainer returns the running-or-not container number index of
@@ -82,7 +82,7 @@ func newComposePortCmd(g *globals) *cobra.Command {
 
 func newComposeImagesCmd(g *globals) *cobra.Command {
 	var quiet bool
-	var format string
+	var f string
 	c := &cobra.Command{Use: "images [OPTIONS] [SERVICE...]", Short: "List the images used by the project's containers", GroupID: "compose",
 		RunE: func(c *cobra.Command, services []string) error {
 			env, err := openProject(c.Context(), g, c.ErrOrStderr())
@@ -93,14 +93,11 @@ func newComposeImagesCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if format != "table" && format != "json" {
-				return fmt.Errorf("--format %q: use table or json: %w", format, errdefs.ErrInvalidArgument)
+			if f != "table" && f != "json" {
+				return fmt.Errorf("--format %q: use table or json: %w", f, errdefs.ErrInvalidArgument)
 			}
 			var rows []map[string]any
-			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 8, 3, ' ', 0)
-			if !quiet && format == "table" {
-				fmt.Fprintln(tw, "CONTAINER\tREPOSITORY\tTAG\tIMAGE ID\tSIZE")
-			}
+			var table []any
 			for _, ct := range list {
 				img, err := env.e.Images.Get(c.Context(), ct.ImageID)
 				if err != nil {
@@ -108,7 +105,7 @@ func newComposeImagesCmd(g *globals) *cobra.Command {
 				}
 				id := strings.TrimPrefix(img.ID, "sha256:")
 				if quiet {
-					fmt.Fprintln(tw, id)
+					table = append(table, composeImageRow{ID: id})
 					continue
 				}
 				repo, tag := "<none>", "<none>"
@@ -116,23 +113,36 @@ func newComposeImagesCmd(g *globals) *cobra.Command {
 					i := strings.LastIndex(img.RepoTags[0], ":")
 					repo, tag = img.RepoTags[0][:i], img.RepoTags[0][i+1:]
 				}
-				if format == "json" {
+				if f == "json" {
 					rows = append(rows, map[string]any{"ContainerName": ct.Name, "Repository": repo, "Tag": tag, "ID": img.ID, "Size": img.Size})
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ct.Name, repo, tag, id[:12], units.HumanSize(float64(img.Size)))
+				table = append(table, composeImageRow{Container: ct.Name, Repository: repo, Tag: tag, ID: id[:12], Size: units.HumanSize(float64(img.Size))})
 			}
-			if format == "json" && !quiet {
+			if f == "json" && !quiet {
 				if rows == nil {
 					rows = []map[string]any{}
 				}
 				return json.NewEncoder(c.OutOrStdout()).Encode(rows)
 			}
-			return tw.Flush()
+			if quiet {
+				return format.Rows(c.OutOrStdout(), "{{.ID}}", composeImagesTable, table)
+			}
+			return format.Rows(c.OutOrStdout(), "", composeImagesTable, table)
 		}}
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display ids")
-	c.Flags().StringVar(&format, "format", "table", "format the output: table")
+	c.Flags().StringVar(&f, "format", "table", "format the output: table")
 	return c
+}
+
+// composeImageRow is one line of `images`.
+type composeImageRow struct{ Container, Repository, Tag, ID, Size string }
+
+// composeImagesTable is the table of `images`.
+var composeImagesTable = format.Table{
+	Default: "table {{.Container}}\t{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}",
+	Headers: map[string]string{"ID": "IMAGE ID"},
+	Compact: true,
 }
 
 func newComposeWaitCmd(g *globals) *cobra.Command {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
@@ -21,6 +20,7 @@ import (
 	"github.com/berth/berth/compose/enginebackend"
 	"github.com/berth/berth/engine"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/format"
 )
 
 // projectEnv is what a project command works with: the project (nil when
@@ -336,6 +336,16 @@ type composePsRow struct {
 	Name, Image, Command, Service, Created, State, Status, Ports string
 }
 
+// QuotedCommand is the COMMAND column: the command line in quotes.
+func (r composePsRow) QuotedCommand() string { return strconv.Quote(r.Command) }
+
+// composePsTable is the table of `ps`.
+var composePsTable = format.Table{
+	Default: "table {{.Name}}\t{{.Image}}\t{{.QuotedCommand}}\t{{.Service}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}",
+	Headers: map[string]string{"QuotedCommand": "COMMAND"},
+	Compact: true,
+}
+
 // writeComposePs prints NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS
 // sorted by name, or the rows as JSON.
 func writeComposePs(w io.Writer, list []*engine.Details, asJSON bool, now time.Time) error {
@@ -352,12 +362,11 @@ func writeComposePs(w io.Writer, list []*engine.Details, asJSON bool, now time.T
 	if asJSON {
 		return json.NewEncoder(w).Encode(rows)
 	}
-	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tIMAGE\tCOMMAND\tSERVICE\tCREATED\tSTATUS\tPORTS")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Image, strconv.Quote(r.Command), r.Service, r.Created, r.Status, r.Ports)
+	table := make([]any, len(rows))
+	for i, r := range rows {
+		table[i] = r
 	}
-	return tw.Flush()
+	return format.Rows(w, "", composePsTable, table)
 }
 
 func newComposeLogsCmd(g *globals, short string) *cobra.Command {

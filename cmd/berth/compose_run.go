@@ -10,7 +10,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -269,7 +268,7 @@ func summarizeProjects(cs []*runtime.Container, all bool) []projectRow {
 	return rows
 }
 
-func writeProjects(c *cobra.Command, rows []projectRow, quiet bool, format string) error {
+func writeProjects(c *cobra.Command, rows []projectRow, quiet bool, f string) error {
 	out := c.OutOrStdout()
 	switch {
 	case quiet:
@@ -277,20 +276,26 @@ func writeProjects(c *cobra.Command, rows []projectRow, quiet bool, format strin
 			fmt.Fprintln(out, r.Name)
 		}
 		return nil
-	case format == "json":
+	case f == "json":
 		if rows == nil {
 			rows = []projectRow{}
 		}
 		return json.NewEncoder(out).Encode(rows)
-	case format != "table" && format != "":
-		return fmt.Errorf("--format %q: use table or json: %w", format, errdefs.ErrInvalidArgument)
+	case f != "table" && f != "":
+		return fmt.Errorf("--format %q: use table or json: %w", f, errdefs.ErrInvalidArgument)
 	}
-	tw := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATUS\tCONFIG FILES")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Status, r.ConfigFiles)
+	table := make([]any, len(rows))
+	for i, r := range rows {
+		table[i] = r
 	}
-	return tw.Flush()
+	return format.Rows(out, "", projectTable, table)
+}
+
+// projectTable is the table of `ls`.
+var projectTable = format.Table{
+	Default: "table {{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
+	Headers: map[string]string{"ConfigFiles": "CONFIG FILES"},
+	Compact: true,
 }
 
 func newComposeScaleCmd(g *globals) *cobra.Command {
