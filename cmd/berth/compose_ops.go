@@ -362,11 +362,7 @@ func writeComposePs(w io.Writer, list []*engine.Details, asJSON bool, now time.T
 	if asJSON {
 		return json.NewEncoder(w).Encode(rows)
 	}
-	table := make([]any, len(rows))
-	for i, r := range rows {
-		table[i] = r
-	}
-	return format.Rows(w, "", composePsTable, table)
+	return format.Rows(w, "", composePsTable, format.Values(rows))
 }
 
 func newComposeLogsCmd(g *globals, short string) *cobra.Command {

@@ -284,11 +284,7 @@ func writeProjects(c *cobra.Command, rows []projectRow, quiet bool, f string) er
 	case f != "table" && f != "":
 		return fmt.Errorf("--format %q: use table or json: %w", f, errdefs.ErrInvalidArgument)
 	}
-	table := make([]any, len(rows))
-	for i, r := range rows {
-		table[i] = r
-	}
-	return format.Rows(out, "", projectTable, table)
+	return format.Rows(out, "", projectTable, format.Values(rows))
 }
 
 // projectTable is the table of `ls`.

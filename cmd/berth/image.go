@@ -341,11 +341,7 @@ func newImageLsCmd(g *globals) *cobra.Command {
 			if o.Quiet {
 				return imgPrintIDs(c.OutOrStdout(), rows)
 			}
-			out := make([]any, len(rows))
-			for i, r := range rows {
-				out[i] = r
-			}
-			return format.Rows(c.OutOrStdout(), o.Format, imgLsTable, out)
+			return format.Rows(c.OutOrStdout(), o.Format, imgLsTable, format.Values(rows))
 		},
 	}
 	fl := cmd.Flags()
@@ -405,11 +401,7 @@ func newImageInspectCmd(g *globals) *cobra.Command {
 // imgPrintInspect prints a JSON array (like Docker, "[]" when empty), or
 // each document through a template.
 func imgPrintInspect(w io.Writer, f string, docs []image.Inspect) error {
-	values := make([]any, len(docs))
-	for i, d := range docs {
-		values[i] = d
-	}
-	return format.Inspect(w, f, values)
+	return format.Inspect(w, f, format.Values(docs))
 }
 
 // imgHistoryRow is what `image history --format` templates see.
@@ -457,11 +449,7 @@ func newImageHistoryCmd(g *globals) *cobra.Command {
 			if o.Quiet {
 				f = "{{.ID}}"
 			}
-			out := make([]any, len(rows))
-			for i, r := range rows {
-				out[i] = r
-			}
-			return format.Rows(c.OutOrStdout(), f, imgHistoryTable, out)
+			return format.Rows(c.OutOrStdout(), f, imgHistoryTable, format.Values(rows))
 		},
 	}
 	fl := cmd.Flags()

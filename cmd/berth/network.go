@@ -211,11 +211,7 @@ func networkPrintList(w io.Writer, nets []*network.Network, f networkLsFlags) er
 		}
 		return nil
 	}
-	out := make([]any, len(rows))
-	for i, r := range rows {
-		out[i] = r
-	}
-	return format.Rows(w, f.Format, networkTable, out)
+	return format.Rows(w, f.Format, networkTable, format.Values(rows))
 }
 
 // networkTable is the table of `network ls`.

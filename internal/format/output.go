@@ -166,3 +166,13 @@ func header(t *template.Template, text string, names map[string]string) string {
 		return ""
 	})
 }
+
+// Values converts a slice of rows or documents to the []any that Rows and
+// Inspect take.
+func Values[T any](s []T) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}

@@ -84,3 +84,14 @@ func TestRowsErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestValues(t *testing.T) {
+	got := Values([]row{{Name: "a"}, {Name: "b"}})
+	if len(got) != 2 || got[1].(row).Name != "b" {
+		t.Fatalf("got %v", got)
+	}
+	var b bytes.Buffer
+	if err := Inspect(&b, "", Values([]row(nil))); err != nil || b.String() != "[]\n" {
+		t.Fatalf("inspect of no values: %q %v", b.String(), err)
+	}
+}
