@@ -399,10 +399,3 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (e.g. label=key=value)")
 	return cmd
 }
-
-// networkConfirm asks question, which ends in its own " [y/N] " prompt,
-// and reads the answer (system_df.go's prune; new code calls
-// format.Confirm directly).
-func networkConfirm(in io.Reader, errw io.Writer, question string) bool {
-	return format.Confirm(in, errw, strings.TrimSuffix(question, " [y/N] "))
-}

@@ -3,16 +3,16 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/engine"
+	"github.com/berth/berth/internal/format"
 )
 
 func newSystemDfCmd(g *globals) *cobra.Command {
-	var format string
+	var o struct{ Format string }
 	c := &cobra.Command{
 		Use:   "df",
 		Short: "Show berth disk usage",
@@ -26,15 +26,17 @@ func newSystemDfCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if format != "" {
-				return engine.FormatInspect(c.OutOrStdout(), format, usageValues(rows))
-			}
-			printUsage(c.OutOrStdout(), rows)
-			return nil
+			return format.Rows(c.OutOrStdout(), o.Format, dfTable, usageValues(rows))
 		},
 	}
-	c.Flags().StringVar(&format, "format", "", "format the output using a Go template, or json")
+	c.Flags().StringVar(&o.Format, "format", "", "format the output using a Go template, or json")
 	return c
+}
+
+// dfTable is `system df`'s default table, with Docker's field names.
+var dfTable = format.Table{
+	Default: "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+	Headers: map[string]string{"TotalCount": "TOTAL"},
 }
 
 // usageValues are df's rows as Docker's --format sees them.
@@ -45,15 +47,6 @@ func usageValues(rows []engine.Usage) []any {
 			"Size": humanSize(r.Size), "Reclaimable": reclaimable(r)}
 	}
 	return out
-}
-
-func printUsage(w io.Writer, rows []engine.Usage) {
-	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", r.Type, r.Total, r.Active, humanSize(r.Size), reclaimable(r))
-	}
-	tw.Flush()
 }
 
 func humanSize(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
@@ -74,7 +67,7 @@ func newSystemPruneCmd(g *globals) *cobra.Command {
 		Short: "Remove unused data",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if !force && !networkConfirm(c.InOrStdin(), c.ErrOrStderr(), pruneWarning(o)) {
+			if !force && !format.Confirm(c.InOrStdin(), c.ErrOrStderr(), pruneWarning(o)) {
 				return nil
 			}
 			e, err := newEngine(g)
@@ -102,7 +95,7 @@ func pruneWarning(o engine.SystemPruneOptions) string {
 	} else {
 		s += "  - all dangling images\n"
 	}
-	return s + "\nAre you sure you want to continue? [y/N] "
+	return s + "\nAre you sure you want to continue?"
 }
 
 func printPruneReport(w io.Writer, r engine.PruneReport) {
