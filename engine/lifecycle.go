@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -236,6 +237,8 @@ func (e *Engine) Restart(ctx context.Context, ref string, timeout *time.Duration
 	return e.Start(ctx, c.ID, StartOptions{})
 }
 
+var idPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
 // RemoveOptions tune Remove.
 type RemoveOptions struct {
 	Force   bool // kill a running container first
@@ -248,6 +251,12 @@ type RemoveOptions struct {
 func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error {
 	c, err := e.Runtime.Get(ctx, ref)
 	if err != nil {
+		if errdefs.IsNotFound(err) && idPattern.MatchString(ref) {
+			// Removed meanwhile (run --rm: the CLI and the exit hook both
+			// remove): make sure nothing of it stays behind.
+			e.Networks.DetachAll(ctx, ref)
+			e.Networks.DeleteNetNS(ctx, ref)
+		}
 		return err
 	}
 	if c.State.Running() && !o.Force {
@@ -256,7 +265,10 @@ func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error 
 	}
 	d, derr := dataOf(c)
 	if err := e.Runtime.Remove(ctx, c.ID, runtime.RemoveOptions{Force: o.Force}); err != nil {
-		return err
+		if _, gerr := e.Runtime.Get(ctx, c.ID); !errdefs.IsNotFound(gerr) {
+			return err
+		}
+		// Another process finished removing it: clean up all the same.
 	}
 	var errs []error
 	errs = append(errs, e.Networks.DetachAll(ctx, c.ID))
