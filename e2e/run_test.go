@@ -86,3 +86,24 @@ func TestRunSignalProxy(t *testing.T) {
 		t.Errorf("exit %v, want 42 from the container's trap", err)
 	}
 }
+
+// run --rm leaves nothing, run after run (the CLI and the exit hook both
+// remove: neither may leave a netns, mount or cgroup behind).
+func TestRunRmRepeated(t *testing.T) {
+	e := newEnv(t)
+	for i := range 20 {
+		if r := e.run("container", "run", "--rm", "-v", "/anon", "busybox", "true"); r.Code != 0 {
+			t.Fatalf("run %d: %s", i, r)
+		}
+	}
+	e.waitProcs("__exited", 20*time.Second)
+	if out := e.must("container", "ps", "-aq"); out != "" {
+		t.Errorf("containers left: %q", out)
+	}
+	if out := e.must("volume", "ls", "-q"); out != "" {
+		t.Errorf("anonymous volumes left: %q", out)
+	}
+	if leaks := e.leaks(); len(leaks) > 0 {
+		t.Errorf("leaks: %v", leaks)
+	}
+}
