@@ -8,9 +8,13 @@ BIN       := bin/berth
 PREFIX    ?= /usr/local
 export CGO_ENABLED := 1
 
-.PHONY: all build install test unit lint demo bench clean
+.PHONY: all deps build install test unit lint demo bench clean
 
 all: build
+
+# deps installs the Debian packages and tools the build, tests and demo need.
+deps:
+	@.ci/deps.sh
 
 build:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/berth
@@ -20,7 +24,7 @@ install: build
 
 # Unit tests run anywhere; integration and e2e tests need root and skip
 # without it. BERTH_BIN points the e2e tests at the binary just built.
-test: build lint
+test: deps build lint
 	BERTH_BIN=$(CURDIR)/$(BIN) $(GO) test -tags "$(TAGS)" -p 2 -timeout 40m -count=1 ./...
 
 unit:
@@ -34,7 +38,7 @@ lint:
 	 else echo "staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest)"; fi
 
 # demo: build berth, make the busybox base image, run the bundled hello project.
-demo: build
+demo: deps build
 	./examples/demo.sh
 
 bench: build
