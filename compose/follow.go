@@ -51,7 +51,7 @@ func StreamLogs(ctx context.Context, cs Containers, src LogSource, project strin
 	for _, s := range o.Services {
 		want[s] = true
 	}
-	s := &streams{src: src, mux: mux, project: project, active: map[string]bool{}, seen: map[string]bool{}}
+	s := &streams{src: src, mux: mux, project: project, active: map[string]bool{}, seen: map[string]time.Time{}}
 	for first := true; ; first = false {
 		list, err := cs.List(ctx, project)
 		if err != nil {
@@ -99,22 +99,26 @@ type streams struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	active  map[string]bool // container id -> streaming now
-	seen    map[string]bool // container id -> streamed since start
-	errs    []error
+	// seen maps the id of a container streamed since start to the time its
+	// last stream ended (zero while one runs).
+	seen map[string]time.Time
+	errs []error
 }
 
 // start streams c unless it is being streamed; a stopped container already
-// streamed is not replayed, a restarted one resumes (only new lines).
+// streamed is not replayed, a restarted one resumes with the lines written
+// since its previous stream ended (a restart between two polls included).
 func (s *streams) start(ctx context.Context, c ObservedContainer, o LogReadOptions, running bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.active[c.ID] || (s.seen[c.ID] && !running) {
+	ended, seen := s.seen[c.ID]
+	if s.active[c.ID] || (seen && !running) {
 		return
 	}
-	if s.seen[c.ID] {
-		o.Tail, o.Since = 0, time.Now()
+	if seen {
+		o.Tail, o.Since = -1, ended
 	}
-	s.active[c.ID], s.seen[c.ID] = true, true
+	s.active[c.ID], s.seen[c.ID] = true, time.Time{}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -123,7 +127,7 @@ func (s *streams) start(ctx context.Context, c ObservedContainer, o LogReadOptio
 		w.Close()
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.active[c.ID] = false
+		s.active[c.ID], s.seen[c.ID] = false, time.Now()
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, errdefs.ErrNotFound) {
 			s.errs = append(s.errs, fmt.Errorf("container %q: logs: %w", c.Name, err))
 		}
