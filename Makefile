@@ -16,11 +16,15 @@ all: build
 deps:
 	@.ci/deps.sh
 
+# bin/berth-monitor is the small per-container monitor (and libcontainer
+# init) berth uses when it sits next to it; without it berth serves itself.
 build:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/berth
+	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)-monitor ./cmd/berth-monitor
 
 install: build
 	install -m 0755 $(BIN) $(PREFIX)/bin/berth
+	install -m 0755 $(BIN)-monitor $(PREFIX)/bin/berth-monitor
 
 # Unit tests run anywhere; integration and e2e tests need root and skip
 # without it. BERTH_BIN points the e2e tests at the binary just built.

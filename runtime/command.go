@@ -1,13 +1,34 @@
 package runtime
 
+import (
+	"os"
+	"path/filepath"
+)
+
+// MonitorBinary is the name of the small monitor binary (cmd/berth-monitor)
+// that MonitorCommandFor prefers when it sits next to berth.
+const MonitorBinary = "berth-monitor"
+
 // MonitorCommandFor returns the Options.MonitorCommand berth uses:
-// "<selfExe> [--root rootFlag] __monitor <id>".
+// "<monitor> [--root rootFlag] __monitor <id>", where monitor is the
+// berth-monitor binary next to selfExe when there is one (it starts faster
+// and stays smaller), else selfExe itself.
 func MonitorCommandFor(selfExe, rootFlag string) func(id string) []string {
+	exe := selfExe
+	if mon := filepath.Join(filepath.Dir(selfExe), MonitorBinary); isExecutable(mon) {
+		exe = mon
+	}
 	return func(id string) []string {
-		args := []string{selfExe}
+		args := []string{exe}
 		if rootFlag != "" {
 			args = append(args, "--root", rootFlag)
 		}
 		return append(args, "__monitor", id)
 	}
+}
+
+// isExecutable reports whether path is a regular file with an execute bit.
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
