@@ -28,10 +28,9 @@ var composeBackend = func(ctx context.Context, g *globals) (compose.Backend, err
 }
 
 func addComposeCommands(root *cobra.Command, g *globals) {
-	short := shortF(root)
 	root.AddCommand(newComposeConfigCmd(g), newComposeUpCmd(g), newComposeDownCmd(g), newComposeCreateCmd(g),
-		newComposePsCmd(g), newComposeLogsCmd(g, short), newComposeStartCmd(g), newComposeStopCmd(g),
-		newComposeRestartCmd(g), newComposeRmCmd(g, short), newComposeKillCmd(g),
+		newComposePsCmd(g), newComposeLogsCmd(g), newComposeStartCmd(g), newComposeStopCmd(g),
+		newComposeRestartCmd(g), newComposeRmCmd(g), newComposeKillCmd(g),
 		newComposePauseCmd(g, true), newComposePauseCmd(g, false), newComposeRunCmd(g), newComposeExecCmd(g),
 		newComposeLsCmd(g), newComposeScaleCmd(g), newComposeTopCmd(g), newComposePortCmd(g),
 		newComposeImagesCmd(g), newComposeWaitCmd(g), newComposeCpCmd(g), newComposePullCmd(g), newComposeEventsCmd(g))
@@ -406,17 +405,6 @@ type composeLogsOptions struct {
 	Follow, Timestamps, NoColor, NoLogPrefix bool
 	Tail, Since, Until                       string
 	Index                                    int
-}
-
-// shortF is "f" (logs --follow, rm --force, as in Docker Compose) unless
-// the root takes -f (--file) as a persistent flag, which would make cobra
-// panic on the clash; addProjectFlags then leaves --file without -f on
-// these commands.
-func shortF(root *cobra.Command) string {
-	if root.PersistentFlags().ShorthandLookup("f") != nil {
-		return ""
-	}
-	return "f"
 }
 
 func notWired(name string) func(*cobra.Command, []string) error {

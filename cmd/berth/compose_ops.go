@@ -161,7 +161,7 @@ func newComposeRestartCmd(g *globals) *cobra.Command {
 	return c
 }
 
-func newComposeRmCmd(g *globals, short string) *cobra.Command {
+func newComposeRmCmd(g *globals) *cobra.Command {
 	var force, stop, volumes bool
 	c := &cobra.Command{Use: "rm [OPTIONS] [SERVICE...]", Short: "Remove the project's stopped containers", GroupID: "compose",
 		RunE: func(c *cobra.Command, services []string) error {
@@ -173,7 +173,7 @@ func newComposeRmCmd(g *globals, short string) *cobra.Command {
 				return compose.PlanRemove(env.p, obs, services, stop)
 			})
 		}}
-	c.Flags().BoolVarP(&force, "force", short, false, "don't ask to confirm removal (berth never asks)")
+	c.Flags().BoolVarP(&force, "force", "f", false, "don't ask to confirm removal (berth never asks)")
 	c.Flags().BoolVarP(&stop, "stop", "s", false, "stop the containers, if required, before removing")
 	c.Flags().BoolVarP(&volumes, "volumes", "v", false, "remove any anonymous volumes attached to containers")
 	return c
@@ -365,7 +365,7 @@ func writeComposePs(w io.Writer, list []*engine.Details, asJSON bool, now time.T
 	return format.Rows(w, "", composePsTable, format.Values(rows))
 }
 
-func newComposeLogsCmd(g *globals, short string) *cobra.Command {
+func newComposeLogsCmd(g *globals) *cobra.Command {
 	var o composeLogsOptions
 	c := &cobra.Command{Use: "logs [OPTIONS] [SERVICE...]", Short: "View output from the project's containers", GroupID: "compose",
 		RunE: func(c *cobra.Command, services []string) error {
@@ -382,7 +382,7 @@ func newComposeLogsCmd(g *globals, short string) *cobra.Command {
 				compose.StreamOptions{Services: services, Read: read})
 		}}
 	f := c.Flags()
-	f.BoolVarP(&o.Follow, "follow", short, false, "follow log output")
+	f.BoolVarP(&o.Follow, "follow", "f", false, "follow log output")
 	f.BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")
 	f.StringVarP(&o.Tail, "tail", "n", "all", "number of lines to show from the end of the logs for each container")
 	f.StringVar(&o.Since, "since", "", "show logs since timestamp (2013-01-02T13:23:37Z) or relative (42m)")

@@ -24,26 +24,7 @@ func addContainerCommands(root *cobra.Command, g *globals) {
 		newContainerExportCmd(g), newContainerCommitCmd(g), newContainerStatsCmd(g), newContainerRenameCmd(g),
 		newContainerPruneCmd(g), newContainerPortCmd(g), newContainerPauseCmd(g), newContainerUnpauseCmd(g),
 	)
-	for _, sub := range c.Commands() {
-		shadowRootFlags(sub)
-	}
 	root.AddCommand(c)
-}
-
-// shadowRootFlags hides the root's project flags (-f/--file,
-// -p/--project-name, --env-file...) from a container command: their
-// shorthands clash with Docker's -p (publish) and -f (follow, force,
-// format). A hidden local flag of the same name makes cobra skip the
-// inherited one.
-func shadowRootFlags(c *cobra.Command) {
-	for _, name := range []string{"file", "project-name", "env-file", "profile", "project-directory", "progress"} {
-		if c.Flags().Lookup(name) != nil {
-			continue
-		}
-		var sink []string
-		c.Flags().StringArrayVar(&sink, name, nil, "")
-		c.Flags().MarkHidden(name)
-	}
 }
 
 // newEngine opens the engine of g's root.
