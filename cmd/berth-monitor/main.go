@@ -1,8 +1,9 @@
 // Command berth-monitor is the small per-container monitor berth starts
 // when it sits next to the berth binary (see runtime.MonitorCommandFor). It
 // serves only berth's re-exec entry points that run once per container:
-// "__monitor ID", libcontainer's "init" and the "__exited [--remove] ID"
-// hook. It links neither compose nor cobra, so each of those processes
+// "__monitor ID", libcontainer's "init", the "__exited [--remove] ID" hook,
+// and the --init process (as /sbin/berth-init: the monitor bind-mounts its
+// own binary there). It links neither compose nor cobra, so each of those processes
 // starts faster and the monitor, which lives as long as its container,
 // stays small.
 package main
@@ -24,6 +25,7 @@ import (
 
 	"github.com/berth/berth/engine"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/initproc"
 	"github.com/berth/berth/internal/layout"
 	"github.com/berth/berth/runtime"
 )
@@ -38,6 +40,11 @@ func init() {
 }
 
 func main() {
+	// Bind-mounted as /sbin/berth-init inside a container (--init), this
+	// binary is the container's tiny init, as berth itself would be.
+	if filepath.Base(os.Args[0]) == "berth-init" {
+		os.Exit(initproc.Main(os.Args[1:]))
+	}
 	if err := run(context.Background(), os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "berth-monitor: %v\n", err)
 		os.Exit(1)
