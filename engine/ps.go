@@ -13,6 +13,8 @@ import (
 	"time"
 
 	units "github.com/docker/go-units"
+
+	"github.com/berth/berth/internal/format"
 )
 
 // PsOptions are `container ps` flags.
@@ -46,14 +48,14 @@ func Ps(w io.Writer, list []*Details, o PsOptions, now time.Time) error {
 	for i, d := range list {
 		rows[i] = psRow{d: d, trunc: !o.NoTrunc, now: now}
 	}
-	format := o.Format
+	tmpl := o.Format
 	switch {
-	case o.Quiet && (format == "" || strings.HasPrefix(format, "table")):
-		format = "{{.ID}}"
-	case format == "" || format == "table":
-		format = DefaultPsFormat
+	case o.Quiet && (tmpl == "" || strings.HasPrefix(tmpl, "table")):
+		tmpl = "{{.ID}}"
+	case tmpl == "" || tmpl == "table":
+		tmpl = DefaultPsFormat
 	}
-	if format == "json" {
+	if tmpl == "json" {
 		for _, r := range rows {
 			b, err := json.Marshal(r.jsonMap())
 			if err != nil {
@@ -63,12 +65,11 @@ func Ps(w io.Writer, list []*Details, o PsOptions, now time.Time) error {
 		}
 		return nil
 	}
-	table := strings.HasPrefix(format, "table")
+	table := strings.HasPrefix(tmpl, "table")
 	if table {
-		format = strings.TrimSpace(strings.TrimPrefix(format, "table"))
+		tmpl = strings.TrimSpace(strings.TrimPrefix(tmpl, "table"))
 	}
-	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
-	t, err := ParseTemplate(format)
+	t, err := format.Parse(tmpl)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/internal/format"
 )
 
 var now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -104,7 +106,8 @@ func TestStatusText(t *testing.T) {
 	}
 }
 
-func TestFormatInspect(t *testing.T) {
+// The inspect document works with Docker-style templates and as JSON.
+func TestInspectDocumentFormats(t *testing.T) {
 	d := sampleContainers()[0]
 	d.State.OOMKilled = true
 	d.HostConfig.Memory = 33554432
@@ -119,7 +122,7 @@ func TestFormatInspect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := FormatInspect(&b, tt.format, []any{d}); err != nil {
+			if err := format.Inspect(&b, tt.format, []any{d}); err != nil {
 				t.Fatal(err)
 			}
 			if b.String() != tt.want {
@@ -128,13 +131,13 @@ func TestFormatInspect(t *testing.T) {
 		})
 	}
 	var b bytes.Buffer
-	if err := FormatInspect(&b, "", []any{d}); err != nil {
+	if err := format.Inspect(&b, "", []any{d}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(b.String(), "[\n    {\n        \"Id\": \"fedcba") || !strings.Contains(b.String(), `"OOMKilled": true`) {
 		t.Errorf("json:\n%s", b.String())
 	}
-	if err := FormatInspect(&b, "{{.Nope", []any{d}); err == nil {
+	if err := format.Inspect(&b, "{{.Nope", []any{d}); err == nil {
 		t.Error("bad template accepted")
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth/berth/engine"
 	"github.com/berth/berth/image"
+	"github.com/berth/berth/internal/format"
 )
 
 func newContainerCpCmd(g *globals) *cobra.Command {
@@ -140,7 +141,7 @@ func procInfo(pid int) (uid, ppid, cmdline string) {
 
 // runStats prints CPU, memory and pids per container; without --no-stream
 // it redraws every second until interrupted.
-func runStats(ctx context.Context, cmd *cobra.Command, e *engine.Engine, refs []string, all, noStream bool, format string) error {
+func runStats(ctx context.Context, cmd *cobra.Command, e *engine.Engine, refs []string, all, noStream bool, tmpl string) error {
 	for {
 		ids := refs
 		if len(ids) == 0 {
@@ -161,7 +162,7 @@ func runStats(ctx context.Context, cmd *cobra.Command, e *engine.Engine, refs []
 		if !noStream {
 			fmt.Fprint(cmd.OutOrStdout(), "\033[2J\033[H")
 		}
-		if err := writeStats(cmd.OutOrStdout(), rows, format); err != nil {
+		if err := writeStats(cmd.OutOrStdout(), rows, tmpl); err != nil {
 			return err
 		}
 		if noStream {
@@ -175,9 +176,9 @@ func runStats(ctx context.Context, cmd *cobra.Command, e *engine.Engine, refs []
 	}
 }
 
-func writeStats(w io.Writer, rows []engine.StatsRow, format string) error {
-	if format != "" && !strings.HasPrefix(format, "table") {
-		t, err := engine.ParseTemplate(format)
+func writeStats(w io.Writer, rows []engine.StatsRow, tmpl string) error {
+	if tmpl != "" && !strings.HasPrefix(tmpl, "table") {
+		t, err := format.Parse(tmpl)
 		if err != nil {
 			return err
 		}

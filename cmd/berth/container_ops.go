@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/engine"
+	"github.com/berth/berth/internal/format"
 	"github.com/berth/berth/runtime"
 )
 
@@ -214,7 +215,7 @@ func newContainerExecCmd(g *globals) *cobra.Command {
 }
 
 func newContainerInspectCmd(g *globals) *cobra.Command {
-	var format string
+	var tmpl string
 	c := engineCmd(g, "inspect [OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers", cobra.MinimumNArgs(1),
 		func(ctx context.Context, cmd *cobra.Command, e *engine.Engine, args []string) error {
 			var docs []any
@@ -227,7 +228,7 @@ func newContainerInspectCmd(g *globals) *cobra.Command {
 				}
 				docs = append(docs, d)
 			}
-			if err := engine.FormatInspect(cmd.OutOrStdout(), format, docs); err != nil {
+			if err := format.Inspect(cmd.OutOrStdout(), tmpl, docs); err != nil {
 				return err
 			}
 			if len(missing) > 0 {
@@ -235,7 +236,7 @@ func newContainerInspectCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		})
-	c.Flags().StringVarP(&format, "format", "f", "", "format output using a custom template or json")
+	c.Flags().StringVarP(&tmpl, "format", "f", "", "format output using a custom template or json")
 	c.Flags().BoolP("size", "s", false, "display total file sizes (not computed by berth)")
 	return c
 }
@@ -312,14 +313,14 @@ func newContainerAttachCmd(g *globals) *cobra.Command {
 
 func newContainerStatsCmd(g *globals) *cobra.Command {
 	var noStream, all bool
-	var format string
+	var tmpl string
 	c := engineCmd(g, "stats [OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics", cobra.ArbitraryArgs,
 		func(ctx context.Context, cmd *cobra.Command, e *engine.Engine, args []string) error {
-			return runStats(ctx, cmd, e, args, all, noStream, format)
+			return runStats(ctx, cmd, e, args, all, noStream, tmpl)
 		})
 	c.Flags().BoolVar(&noStream, "no-stream", false, "disable streaming stats and only pull the first result")
 	c.Flags().BoolVarP(&all, "all", "a", false, "show all containers (default shows just running)")
-	c.Flags().StringVar(&format, "format", "", "format output using a custom template")
+	c.Flags().StringVar(&tmpl, "format", "", "format output using a custom template")
 	c.Flags().Bool("no-trunc", false, "do not truncate output")
 	return c
 }
