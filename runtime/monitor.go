@@ -254,7 +254,9 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	mon.closeStdio()
 	code := exitStatus(ps)
 	oom := mon.oomKilled()
-	mon.destroy()
+	// Record and report the exit first: a foreground run returns on it, and
+	// destroying the cgroups takes a while. The monitor lock, which Remove
+	// and a new start wait for, is held until the clean-up is done.
 	m.updateState(ctx, c.ID, func(s *State) {
 		s.Status, s.Pid, s.ExitCode, s.OOMKilled = StatusExited, 0, code, oom
 		s.FinishedAt = time.Now().UTC()
@@ -262,6 +264,7 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	if mon.attach != nil {
 		mon.attach.endRun()
 	}
+	mon.destroy()
 	return code, nil
 }
 
@@ -374,13 +377,17 @@ func (mon *monitor) runOnExit(ctx context.Context) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	if mon.hooks.OnExit != nil && mon.hooks.OnExit(hctx, mon.c) {
+		return
+	}
 	cmd := exec.CommandContext(hctx, mon.c.Spec.OnExit[0], mon.c.Spec.OnExit[1:]...)
 	cmd.Env = append(os.Environ(), "BERTH_CONTAINER_ID="+mon.c.ID)
 	cmd.Run()
 }
 
 // lockMonitor takes the monitor lock, held for the monitor's life. Get and
-// List probe it for a moment, so a few retries ride over that.
+// List probe it for a moment, and the previous monitor of a container just
+// stopped may still be cleaning up, so retries ride over that for a second.
 func lockMonitor(path string) (*lockfile.Handle, error) {
 	for i := 0; ; i++ {
 		h, ok, err := lockfile.TryLock(path)
@@ -390,7 +397,7 @@ func lockMonitor(path string) (*lockfile.Handle, error) {
 		if ok {
 			return h, nil
 		}
-		if i == 20 {
+		if i == 200 {
 			return nil, errAlreadyRunning
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -267,6 +267,11 @@ type MonitorHooks struct {
 	// (may be nil) is closed once the container stopped for good. An error
 	// fails that start, and its text is reported to Start's caller.
 	BeforeStart func(ctx context.Context, c *Container) (io.Closer, error)
+	// OnExit, when set, runs once the container stopped for good (after the
+	// monitor lock was released), in place of the Spec.OnExit argv when it
+	// returns true; false leaves Spec.OnExit to run as usual. It lets a
+	// monitor that can do the hook's work in-process skip a process start.
+	OnExit func(ctx context.Context, c *Container) bool
 }
 
 // ExitError is a container process's exit, returned by foreground paths.
