@@ -127,7 +127,7 @@ func (e *executor) checkImages(ctx context.Context) error {
 		}
 		id, err := e.b.Images.Exists(ctx, s.Image)
 		if errors.Is(err, errdefs.ErrNotFound) {
-			return fmt.Errorf("service %q: image %q not found: import, load, pull or build it first: %w", s.Name, s.Image, errdefs.ErrNotFound)
+			return errdefs.Errorf(errdefs.ErrNotFound, "service %q: image %q not found: import, load, pull or build it first", s.Name, s.Image)
 		}
 		if err != nil {
 			return fmt.Errorf("service %q: image %q: %w", s.Name, s.Image, err)

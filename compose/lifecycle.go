@@ -1,7 +1,6 @@
 package compose
 
 import (
-	"fmt"
 
 	"github.com/berth/berth/internal/errdefs"
 )
@@ -74,7 +73,7 @@ func checkServices(p *Project, services []string) error {
 	}
 	for _, s := range services {
 		if _, ok := p.Service(s); !ok {
-			return fmt.Errorf("service %q: no such service in project %q: %w", s, p.Name, errdefs.ErrNotFound)
+			return errdefs.Errorf(errdefs.ErrNotFound, "service %q: no such service in project %q", s, p.Name)
 		}
 	}
 	return nil

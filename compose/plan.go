@@ -166,7 +166,7 @@ func PlanUp(desired *Project, observed Observed, o PlanOptions) (Plan, error) {
 func selectServices(p *Project, g *Graph, o PlanOptions) (map[string]bool, error) {
 	for _, name := range o.Services {
 		if _, ok := p.Service(name); !ok {
-			return nil, fmt.Errorf("service %q: no such service in project %q: %w", name, p.Name, errdefs.ErrNotFound)
+			return nil, errdefs.Errorf(errdefs.ErrNotFound, "service %q: no such service in project %q", name, p.Name)
 		}
 	}
 	if len(o.Services) == 0 {

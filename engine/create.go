@@ -46,7 +46,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *runtime.Co
 	img, err := e.Images.Get(ctx, cfg.Image)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
-			return nil, fmt.Errorf("image %q not found: import, load or build it first: %w", cfg.Image, errdefs.ErrNotFound)
+			return nil, errdefs.Errorf(errdefs.ErrNotFound, "image %q not found: import, load or build it first", cfg.Image)
 		}
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func (e *Engine) beforeStart(ctx context.Context, c *runtime.Container) (io.Clos
 		}
 	}
 	if target == "" {
-		return nil, fmt.Errorf("container %q: publish ports: not attached to network %q: %w", c.Name, d.Networks[0].Name, errdefs.ErrFailedPrecondition)
+		return nil, fmt.Errorf("publish ports: not attached to network %q: %w", d.Networks[0].Name, errdefs.ErrFailedPrecondition)
 	}
 	pms := make([]network.PortMapping, len(d.Ports))
 	for i, p := range d.Ports {
@@ -44,7 +44,7 @@ func (e *Engine) beforeStart(ctx context.Context, c *runtime.Container) (io.Clos
 	}
 	closer, bound, err := network.PublishPorts(ctx, pms, target)
 	if err != nil {
-		return nil, fmt.Errorf("container %q: %w", c.Name, err)
+		return nil, fmt.Errorf("publish ports: %w", err) // the runtime names the container
 	}
 	ps := make([]PortSpec, len(bound))
 	for i, p := range bound {

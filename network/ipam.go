@@ -23,7 +23,7 @@ func allocateIP(subnet *net.IPNet, gateway net.IP, inUse map[string]bool, last, 
 			return nil, fmt.Errorf("address %s is the network's gateway: %w", ip, errdefs.ErrConflict)
 		}
 		if inUse[ip.String()] {
-			return nil, fmt.Errorf("address %s is already in use: %w", ip, errdefs.ErrConflict)
+			return nil, errdefs.Errorf(errdefs.ErrConflict, "address %s is already in use", ip)
 		}
 		return ip, nil
 	}

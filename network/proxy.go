@@ -101,7 +101,7 @@ func bindMapping(ctx context.Context, m PortMapping) ([]io.Closer, int, error) {
 			}
 			hp := strconv.Itoa(m.HostPort)
 			if errors.Is(err, syscall.EADDRINUSE) {
-				return nil, 0, fmt.Errorf("bind %s/%s: port is already in use: %w", net.JoinHostPort(a, hp), m.Proto, errdefs.ErrConflict)
+				return nil, 0, errdefs.Errorf(errdefs.ErrConflict, "bind %s/%s: port is already in use", net.JoinHostPort(a, hp), m.Proto)
 			}
 			return nil, 0, fmt.Errorf("bind %s/%s: %w", net.JoinHostPort(a, hp), m.Proto, err)
 		}

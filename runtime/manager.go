@@ -27,6 +27,7 @@ type Manager struct {
 
 // New returns a Manager for o, creating its directories.
 func New(o Options) (*Manager, error) {
+	Trace("runtime new")
 	if o.Root == "" || o.RunRoot == "" || o.LibcontainerRoot == "" {
 		return nil, fmt.Errorf("runtime: Root, RunRoot and LibcontainerRoot must be set: %w", errdefs.ErrInvalidArgument)
 	}
@@ -186,7 +187,7 @@ func (m *Manager) resolve(ref string) (string, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", fmt.Errorf("no such container: %s: %w", ref, errdefs.ErrNotFound)
+		return "", errdefs.Errorf(errdefs.ErrNotFound, "no such container: %s", ref)
 	case 1:
 		return found[0], nil
 	default:
@@ -199,7 +200,7 @@ func (m *Manager) load(id string) (*Container, error) {
 	var sc storedConfig
 	if err := atomicfile.ReadJSON(m.configPath(id), &sc); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no such container: %s: %w", id, errdefs.ErrNotFound)
+			return nil, errdefs.Errorf(errdefs.ErrNotFound, "no such container: %s", id)
 		}
 		return nil, fmt.Errorf("container %s: read config: %w", id, err)
 	}
@@ -306,7 +307,7 @@ func (m *Manager) Rename(ctx context.Context, ref, name string) error {
 	}
 	defer nl.Unlock()
 	if other := m.idByName(name); other != "" && other != id {
-		return fmt.Errorf("container name %q is already in use by container %q: %w", "/"+name, other, errdefs.ErrAlreadyExists)
+		return errdefs.Errorf(errdefs.ErrAlreadyExists, "container name %q is already in use by container %q", "/"+name, other)
 	}
 	h, err := m.lock(ctx, id)
 	if err != nil {

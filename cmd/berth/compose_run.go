@@ -69,7 +69,7 @@ func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []str
 	}
 	svc, ok := env.p.Service(args[0])
 	if !ok {
-		return fmt.Errorf("service %q: no such service in project %q: %w", args[0], env.name, errdefs.ErrNotFound)
+		return errdefs.Errorf(errdefs.ErrNotFound, "service %q: no such service in project %q", args[0], env.name)
 	}
 	if err := runPlanned(ctx, g, c, env, "Running", compose.ExecOptions{}, func(obs compose.Observed) (compose.Plan, error) {
 		return compose.PlanRun(env.p, obs, svc.Name, o.NoDeps)

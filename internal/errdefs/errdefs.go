@@ -5,7 +5,10 @@
 //	fmt.Errorf("volume %q: %w", name, errdefs.ErrNotFound)
 package errdefs
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // The error classes. Test with errors.Is.
 var (
@@ -30,3 +33,19 @@ func Is(err, class error) bool { return errors.Is(err, class) }
 
 // IsNotFound reports whether err is of class ErrNotFound.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// Errorf formats like fmt.Errorf (%w included) and puts the error in class
+// without appending the class's own words, for messages that already say
+// them: errdefs.Errorf(errdefs.ErrNotFound, "no such container: %s", ref)
+// reads "no such container: x", not "no such container: x: not found".
+func Errorf(class error, format string, a ...any) error {
+	return &classed{err: fmt.Errorf(format, a...), class: class}
+}
+
+type classed struct {
+	err   error
+	class error
+}
+
+func (e *classed) Error() string   { return e.err.Error() }
+func (e *classed) Unwrap() []error { return []error{e.err, e.class} }
