@@ -27,7 +27,6 @@ type Manager struct {
 
 // New returns a Manager for o, creating its directories.
 func New(o Options) (*Manager, error) {
-	Trace("runtime new")
 	if o.Root == "" || o.RunRoot == "" || o.LibcontainerRoot == "" {
 		return nil, fmt.Errorf("runtime: Root, RunRoot and LibcontainerRoot must be set: %w", errdefs.ErrInvalidArgument)
 	}
