@@ -431,9 +431,9 @@ func composePendingCmds(root *cobra.Command, g *globals) []*cobra.Command {
 }
 
 type composePsOptions struct {
-	All, Quiet, Services bool
-	Status, Filter       []string
-	Format               string
+	All, Quiet, Services, NoTrunc bool
+	Status, Filter                []string
+	Format                        string
 }
 
 type composeExecOptions struct {

@@ -22,7 +22,7 @@ func TestWriteComposePsTable(t *testing.T) {
 	}
 	list := []*engine.Details{mk("shop-web-1", "web", "-c", `echo "hi"`), mk("shop-db-1", "db")}
 	var b bytes.Buffer
-	if err := writeComposePs(&b, list, false, now); err != nil {
+	if err := writeComposePs(&b, list, false, false, now); err != nil {
 		t.Fatal(err)
 	}
 	want := `NAME         IMAGE     COMMAND               SERVICE   CREATED         STATUS         PORTS
@@ -33,11 +33,41 @@ shop-web-1   busybox   "sh -c echo \"hi\""   web       5 minutes ago   Up 5 minu
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
 	}
 	b.Reset()
-	if err := writeComposePs(&b, list, true, now); err != nil {
+	if err := writeComposePs(&b, list, true, false, now); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(b.String(), `[{"Name":"shop-db-1","Image":"busybox","Command":"sh",`) {
 		t.Errorf("json: %s", b.String())
+	}
+}
+
+// COMMAND is cut to 20 characters like Docker Compose's, unless --no-trunc;
+// JSON always has the whole command.
+func TestWriteComposePsTruncatesCommand(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	d := &engine.Details{Name: "/p-w-1", Path: "sh", Args: []string{"-c", "while true; do sleep 5; done"}, Created: now.Format(time.RFC3339Nano)}
+	d.Config.Image = "busybox"
+	for _, tc := range []struct {
+		noTrunc bool
+		want    string
+	}{
+		{false, `"sh -c while true; d…"`},
+		{true, `"sh -c while true; do sleep 5; done"`},
+	} {
+		var b bytes.Buffer
+		if err := writeComposePs(&b, []*engine.Details{d}, false, tc.noTrunc, now); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("noTrunc=%v: want %s in\n%s", tc.noTrunc, tc.want, b.String())
+		}
+	}
+	var b bytes.Buffer
+	if err := writeComposePs(&b, []*engine.Details{d}, true, false, now); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"Command":"sh -c while true; do sleep 5; done"`) {
+		t.Errorf("json cut the command: %s", b.String())
 	}
 }
 

@@ -280,6 +280,7 @@ func newComposePsCmd(g *globals) *cobra.Command {
 	f.StringArrayVar(&o.Status, "status", nil, "filter services by status: created, restarting, running, removing, paused, exited, dead")
 	f.StringArrayVar(&o.Filter, "filter", nil, "filter services by a property (status=running)")
 	f.StringVar(&o.Format, "format", "table", "format the output: table, json or a Go template")
+	f.BoolVar(&o.NoTrunc, "no-trunc", false, "don't truncate output")
 	return c
 }
 
@@ -328,16 +329,25 @@ func runComposePs(ctx context.Context, g *globals, c *cobra.Command, services []
 	if list, err = engine.FilterPs(list, po); err != nil {
 		return err
 	}
-	return writeComposePs(c.OutOrStdout(), list, o.Format == "json", time.Now())
+	return writeComposePs(c.OutOrStdout(), list, o.Format == "json", o.NoTrunc, time.Now())
 }
 
 // composePsRow is one container as `ps` shows it, Docker Compose's columns.
 type composePsRow struct {
 	Name, Image, Command, Service, Created, State, Status, Ports string
+
+	noTrunc bool
 }
 
-// QuotedCommand is the COMMAND column: the command line in quotes.
-func (r composePsRow) QuotedCommand() string { return strconv.Quote(r.Command) }
+// QuotedCommand is the COMMAND column: the command line in quotes, cut to
+// 20 characters and an ellipsis like Docker Compose's unless --no-trunc.
+func (r composePsRow) QuotedCommand() string {
+	cmd := r.Command
+	if rs := []rune(cmd); !r.noTrunc && len(rs) > 20 {
+		cmd = string(rs[:19]) + "…"
+	}
+	return strconv.Quote(cmd)
+}
 
 // composePsTable is the table of `ps`.
 var composePsTable = format.Table{
@@ -348,7 +358,7 @@ var composePsTable = format.Table{
 
 // writeComposePs prints NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS
 // sorted by name, or the rows as JSON.
-func writeComposePs(w io.Writer, list []*engine.Details, asJSON bool, now time.Time) error {
+func writeComposePs(w io.Writer, list []*engine.Details, asJSON, noTrunc bool, now time.Time) error {
 	rows := []composePsRow{}
 	for _, d := range list {
 		cmd := strings.Join(append(append([]string{}, d.Path), d.Args...), " ")
@@ -356,7 +366,7 @@ func writeComposePs(w io.Writer, list []*engine.Details, asJSON bool, now time.T
 		rows = append(rows, composePsRow{Name: strings.TrimPrefix(d.Name, "/"), Image: d.Config.Image,
 			Command: cmd, Service: d.Config.Labels[compose.LabelService],
 			Created: units.HumanDuration(now.Sub(created)) + " ago", State: d.State.Status,
-			Status: engine.StatusText(d.State, now), Ports: engine.PortsText(d.NetworkSettings.Ports)})
+			Status: engine.StatusText(d.State, now), Ports: engine.PortsText(d.NetworkSettings.Ports), noTrunc: noTrunc})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	if asJSON {
