@@ -31,7 +31,8 @@ func addNetworkCommands(root *cobra.Command, g *globals) {
 		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	cmd.AddCommand(newNetworkCreateCmd(g), newNetworkLsCmd(g),
-		newNetworkInspectCmd(g), newNetworkRmCmd(g), newNetworkPruneCmd(g))
+		newNetworkInspectCmd(g), newNetworkRmCmd(g), newNetworkPruneCmd(g),
+		newNetworkConnectCmd(g), newNetworkDisconnectCmd(g))
 	root.AddCommand(cmd)
 }
 
