@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/internal/errdefs"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
@@ -99,5 +101,33 @@ func TestAttachStdinAndTerminal(t *testing.T) {
 	logOut, _ := logs(t, m, c.ID)
 	if !strings.Contains(logOut, "marker2") {
 		t.Fatalf("terminal output not logged: %q", logOut)
+	}
+}
+
+// run --rm: the exit hook may remove the container before the CLI asks for
+// its exit code; Wait still returns the code an attached Start saw.
+func TestWaitAfterAttachedStartAndRemove(t *testing.T) {
+	m, layers := newTestManager(t)
+	ctx := context.Background()
+	c, err := m.Create(ctx, testSpec(layers, "sh", "-c", "exit 5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	if err := m.Start(ctx, c.ID, StartOptions{Attach: &AttachOptions{Stdout: &out, Stderr: &out}}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := New(m.opts) // another process, as the exit hook is
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Remove(ctx, c.ID, RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := m.Wait(ctx, c.ID, "not-running"); err != nil || code != 5 {
+		t.Fatalf("Wait after remove = %d, %v; want 5", code, err)
+	}
+	if _, err := other.Wait(ctx, c.ID, "not-running"); !errdefs.IsNotFound(err) {
+		t.Fatalf("Wait of a Manager that saw no exit = %v, want not found", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth/berth/internal/atomicfile"
@@ -23,6 +24,11 @@ import (
 // processes may use the same root at once.
 type Manager struct {
 	opts Options
+	// exits are the exit codes (int) by id of containers whose attached
+	// Start in this process saw them exit: Wait still returns them once
+	// the container was removed (run --rm: its exit hook may remove it
+	// before the CLI asks).
+	exits sync.Map
 }
 
 // New returns a Manager for o, creating its directories.

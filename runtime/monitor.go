@@ -254,9 +254,7 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	mon.closeStdio()
 	code := exitStatus(ps)
 	oom := mon.oomKilled()
-	// Record and report the exit first: a foreground run returns on it, and
-	// destroying the cgroups takes a while. The monitor lock, which Remove
-	// and a new start wait for, is held until the clean-up is done.
+	mon.destroy()
 	m.updateState(ctx, c.ID, func(s *State) {
 		s.Status, s.Pid, s.ExitCode, s.OOMKilled = StatusExited, 0, code, oom
 		s.FinishedAt = time.Now().UTC()
@@ -264,7 +262,6 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	if mon.attach != nil {
 		mon.attach.endRun()
 	}
-	mon.destroy()
 	return code, nil
 }
 

@@ -223,6 +223,9 @@ func (m *Manager) lcDir(id string) string { return m.opts.LibcontainerRoot + "/"
 func (m *Manager) Wait(ctx context.Context, ref string, condition string) (int, error) {
 	c, err := m.Get(ctx, ref)
 	if err != nil {
+		if code, ok := m.exits.Load(ref); ok && errdefs.IsNotFound(err) && condition != "next-exit" {
+			return code.(int), nil // removed after an attached Start saw it exit
+		}
 		return -1, err
 	}
 	var p poller

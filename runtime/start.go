@@ -78,7 +78,13 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	if session != nil {
-		return session.run(ctx)
+		err := session.run(ctx)
+		// The monitor records the exit before it ends the session, and
+		// holds its lock (so nobody removes the container) a while after.
+		if cur, lerr := m.load(c.ID); lerr == nil && !cur.State.Running() {
+			m.exits.Store(c.ID, cur.State.ExitCode)
+		}
+		return err
 	}
 	return nil
 }

@@ -85,16 +85,32 @@ func run(ctx context.Context, argv []string) error {
 		return err
 	}
 	if a.cmd == "__monitor" {
-		return runtime.RunMonitor(ctx, e.Runtime, a.id, monitorHooks(e))
+		return runtime.RunMonitor(ctx, e.Runtime, a.id, monitorHooks(e, rootFlag))
 	}
 	return exited(ctx, e, rootFlag, a.id, a.remove)
 }
 
-// monitorHooks are berth's monitor hooks (cmd/berth's monitorHooks).
-func monitorHooks(e *engine.Engine) runtime.MonitorHooks {
-	return runtime.MonitorHooks{BeforeStart: func(ctx context.Context, c *runtime.Container) (io.Closer, error) {
-		return e.MonitorHooks().BeforeStart(ctx, c)
-	}}
+// monitorHooks are berth's monitor hooks (cmd/berth's monitorHooks), plus
+// the "__exited" exit hook run in-process instead of as another process.
+func monitorHooks(e *engine.Engine, rootFlag string) runtime.MonitorHooks {
+	return runtime.MonitorHooks{
+		BeforeStart: func(ctx context.Context, c *runtime.Container) (io.Closer, error) {
+			return e.MonitorHooks().BeforeStart(ctx, c)
+		},
+		OnExit: func(ctx context.Context, c *runtime.Container) bool {
+			if !isExitedHook(c.Spec.OnExit, c.ID) {
+				return false
+			}
+			exited(ctx, e, rootFlag, c.ID, false) // as the hook process's, its error has no one to go to
+			return true
+		},
+	}
+}
+
+// isExitedHook reports whether argv is berth's "... __exited <id>" hook.
+func isExitedHook(argv []string, id string) bool {
+	n := len(argv)
+	return n >= 2 && argv[n-2] == "__exited" && argv[n-1] == id
 }
 
 // exited is cmd/berth's "__exited": network teardown and DNS update once

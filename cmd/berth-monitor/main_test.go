@@ -38,3 +38,22 @@ func TestParseArgs(t *testing.T) {
 		})
 	}
 }
+
+func TestIsExitedHook(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		argv []string
+		want bool
+	}{
+		{name: "berth hook", argv: []string{"/bin/berth", "--root", "/r", "__exited", "abc"}, want: true},
+		{name: "other container", argv: []string{"/bin/berth", "__exited", "xyz"}},
+		{name: "other command", argv: []string{"/bin/sh", "-c", "abc"}},
+		{name: "none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := isExitedHook(tc.argv, "abc"); got != tc.want {
+				t.Fatalf("isExitedHook(%q) = %v, want %v", tc.argv, got, tc.want)
+			}
+		})
+	}
+}
