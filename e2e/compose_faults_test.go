@@ -284,6 +284,7 @@ func TestComposeInterruptedUp(t *testing.T) {
 			if !up.wait(60 * time.Second) {
 				t.Fatalf("up did not end within 60s of %v:\n%s", tc.sig, up)
 			}
+			t.Logf("up exited %d after %v:\n%s", up.code, tc.sig, up)
 			if up.code == 0 {
 				t.Errorf("interrupted up exited 0:\n%s", up)
 			}
