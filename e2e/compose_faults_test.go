@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -466,4 +467,60 @@ func TestComposeLogsFollowRestart(t *testing.T) {
 	if logs.code != 0 {
 		t.Errorf("logs -f exited %d after down:\n%s", logs.code, logs)
 	}
+}
+
+// TestComposeMissingImageAndBusyPort: a missing image fails up before
+// anything starts, naming the service; a published port already taken
+// fails up naming the port, and a second up converges once it is free.
+func TestComposeMissingImageAndBusyPort(t *testing.T) {
+	e := newEnv(t)
+	dir := composeDir(t, "cimg", `services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+  app:
+    image: nosuch-image:1
+    depends_on: [db]
+`)
+	r := e.run("--project-directory", dir, "up", "-d")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "nosuch-image") || !strings.Contains(r.Stderr, "app") {
+		t.Fatalf("up with a missing image: want an error naming app and its image: %s", r)
+	}
+	if left := e.containers(); len(left) != 0 {
+		t.Errorf("containers created despite the missing image: %v", left)
+	}
+	e.must("--project-directory", dir, "down")
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	pdir := composeDir(t, "cport", `services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "echo up > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
+    ports: ["127.0.0.1:`+port+`:8080"]
+`)
+	r = e.run("--project-directory", pdir, "up", "-d")
+	if r.Code == 0 || !strings.Contains(r.Stderr, port) || !strings.Contains(r.Stderr, "cport-web-1") {
+		t.Fatalf("up with a busy port %s: want an error naming it and the container: %s", port, r)
+	}
+	for name, st := range e.containers() {
+		if strings.HasPrefix(st, "running") {
+			t.Errorf("%s is running although its port is taken", name)
+		}
+	}
+	l.Close()
+	e.must("--project-directory", pdir, "up", "-d")
+	e.waitFor("web on the freed port", 20*time.Second, func() bool {
+		resp, err := httpGet("http://127.0.0.1:" + port + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	e.must("--project-directory", pdir, "down", "-t", "1")
 }
