@@ -69,9 +69,11 @@ func newComposePortCmd(g *globals) *cobra.Command {
 			if len(lines) == 0 {
 				return fmt.Errorf("service %q: port %s/%s is not published: %w", args[0], args[1], proto, errdefs.ErrNotFound)
 			}
-			for _, l := range lines {
-				_, host, _ := strings.Cut(l, " -> ")
-				fmt.Fprintln(c.OutOrStdout(), host)
+			for _, l := range lines { // "IP:PORT" (older: "8080/tcp -> IP:PORT")
+				if _, host, ok := strings.Cut(l, " -> "); ok {
+					l = host
+				}
+				fmt.Fprintln(c.OutOrStdout(), l)
 			}
 			return nil
 		}}
