@@ -524,3 +524,85 @@ func TestComposeMissingImageAndBusyPort(t *testing.T) {
 	})
 	e.must("--project-directory", pdir, "down", "-t", "1")
 }
+
+// TestComposeDownAfterCrash: with every monitor and the DNS server killed
+// and the project's bridge deleted by hand, down -v still removes the
+// project and leaves nothing behind (the env's cleanup checks mounts,
+// cgroups, netns files and processes).
+func TestComposeDownAfterCrash(t *testing.T) {
+	e := newEnv(t)
+	dir := composeDir(t, "ccrash", `services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]
+    volumes: [data:/data]
+  web:
+    image: busybox
+    command: ["sh", "-c", "echo up > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"]
+    depends_on: [db]
+    ports: ["127.0.0.1::8080"]
+volumes:
+  data: {}
+`)
+	p := []string{"--project-directory", dir, "--progress", "plain"}
+	e.must(append(p, "up", "-d")...)
+	br := e.inspectNet("ccrash_default", `{{index .Options "com.docker.network.bridge.name"}}`)
+	var veths []string
+	ents, _ := os.ReadDir("/sys/class/net/" + br + "/brif")
+	for _, de := range ents {
+		veths = append(veths, de.Name())
+	}
+	if br == "" || len(veths) != 2 {
+		t.Fatalf("bridge %q with links %v, want two veths", br, veths)
+	}
+	hostPort := strings.TrimSpace(e.must(append(p, "port", "web", "8080")...))
+	if !regexpMatch(`^127\.0\.0\.1:[0-9]+$`, hostPort) {
+		t.Fatalf("port web 8080: %q, want 127.0.0.1:PORT", hostPort)
+	}
+	e.waitFor("web on "+hostPort, 20*time.Second, func() bool {
+		body, err := getBody("http://" + hostPort + "/")
+		return err == nil && body == "up\n"
+	})
+	mons, dns := e.procs("__monitor"), e.procs("__dns")
+	if len(mons) != 2 {
+		t.Fatalf("monitors %v, want 2", mons)
+	}
+	for _, pid := range append(mons, dns...) {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := exec.Command("ip", "link", "del", br).CombinedOutput(); err != nil {
+		t.Fatalf("ip link del %s: %v: %s", br, err, out)
+	}
+	e.waitProcs("__monitor", 10*time.Second)
+
+	r := e.run(append(p, "down", "-v", "-t", "1")...)
+	if r.Code != 0 {
+		t.Fatalf("down after the crash: %s", r)
+	}
+	if left := e.containers(); len(left) != 0 {
+		t.Errorf("containers left after down: %v", left)
+	}
+	if out := e.must("network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "ccrash") {
+		t.Errorf("network left after down:\n%s", out)
+	}
+	if out := e.must("volume", "ls", "-q"); out != "" {
+		t.Errorf("volumes left after down -v: %q", out)
+	}
+	for _, l := range append(veths, br) {
+		if _, err := os.Stat("/sys/class/net/" + l); err == nil {
+			t.Errorf("link %s left after down", l)
+		}
+	}
+	// the published port is free again
+	l, err := net.Listen("tcp", hostPort)
+	if err != nil {
+		t.Errorf("host port %s still taken after down: %v", hostPort, err)
+	} else {
+		l.Close()
+	}
+	if ipt, err := exec.Command("iptables-save").Output(); err == nil && strings.Contains(string(ipt), br) {
+		t.Errorf("iptables rules for bridge %s left after down", br)
+	}
+}
