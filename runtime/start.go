@@ -152,7 +152,7 @@ func parseReport(line string) error {
 	classes := map[string]error{"notfound": ErrCommandNotFound, "notexec": ErrNotExecutable,
 		"invalid": errdefs.ErrInvalidArgument, "conflict": errdefs.ErrConflict, "running": errAlreadyRunning}
 	if class, ok := classes[kind]; ok {
-		return fmt.Errorf("%s: %w", strings.TrimSuffix(msg, ": "+class.Error()), class)
+		return errdefs.Errorf(class, "%s", strings.TrimSuffix(msg, ": "+class.Error()))
 	}
 	return errors.New(msg)
 }
