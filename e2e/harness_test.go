@@ -39,10 +39,16 @@ func berthBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "berth")
-		cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", "-extldflags -static", "-o", binPath, "github.com/berth/berth/cmd/berth")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("build berth: %v\n%s", err, out)
+		// berth-monitor sits next to berth, as `make build` puts it, so the
+		// monitors, libcontainer's init and --init run from it.
+		for _, name := range []string{"berth", "berth-monitor"} {
+			cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", "-extldflags -static",
+				"-o", filepath.Join(dir, name), "github.com/berth/berth/cmd/"+name)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				binErr = fmt.Errorf("build %s: %v\n%s", name, err, out)
+				return
+			}
 		}
 	})
 	if binErr != nil {
