@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/berth/berth/image"
-	"github.com/berth/berth/internal/atomicfile"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/network"
 	"github.com/berth/berth/runtime"
@@ -174,13 +173,13 @@ func (e *Engine) writeEtcFiles(ctx context.Context, c *runtime.Container, d *con
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", ep.IP, full)
 	}
-	if err := atomicfile.WriteFile(hostsP, []byte(b.String()), 0o644); err != nil {
+	if err := writeEtcFile(hostsP, []byte(b.String()), 0o644); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(hostnameP, []byte(name+"\n"), 0o644); err != nil {
+	if err := writeEtcFile(hostnameP, []byte(name+"\n"), 0o644); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(resolvP, []byte(e.resolvConf(d, eps)), 0o644)
+	return writeEtcFile(resolvP, []byte(e.resolvConf(d, eps)), 0o644)
 }
 
 // resolvConf points containers on user networks at berth's DNS server (the
@@ -258,9 +257,18 @@ func (e *Engine) copyHostEtc(hostsP, hostnameP, resolvP, name string) error {
 		if err != nil && !os.IsNotExist(err) {
 			return err
 		}
-		if err := atomicfile.WriteFile(f[1], data, 0o644); err != nil {
+		if err := writeEtcFile(f[1], data, 0o644); err != nil {
 			return err
 		}
 	}
-	return atomicfile.WriteFile(hostnameP, []byte(name+"\n"), 0o644)
+	return writeEtcFile(hostnameP, []byte(name+"\n"), 0o644)
+}
+
+// writeEtcFile writes one of the container's hosts, hostname and
+// resolv.conf files in place: they are bind-mounted into the container, so
+// replacing the file (write-temp-then-rename) would leave the container
+// looking at the old inode; and they are written anew on every start, so
+// they need no fsync either.
+func writeEtcFile(path string, data []byte, perm os.FileMode) error {
+	return os.WriteFile(path, data, perm)
 }
