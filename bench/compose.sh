@@ -7,7 +7,7 @@ cd "$(dirname "$0")"; . ./lib.sh
 N=${1:-20}; RUNS=${RUNS:-5}
 root=$(bench_root)
 proj=$(mktemp -d /tmp/bc-XXXX)
-trap '(cd "$proj" && "$BERTH" --root "$root" down -t 1 >/dev/null 2>&1) || true; rm -rf "$root" "$proj"' EXIT
+trap '(cd "$proj" && "$BERTH" --root "$root" down -v -t 1 >/dev/null 2>&1) || true; cleanup_root "$root"; rm -rf "$proj"' EXIT
 {
   echo "name: tree$N"
   echo "services:"

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")"; . ./lib.sh
 N=${N:-10}
 root=$(bench_root)
-trap '"$BERTH" --root "$root" container rm -f $("$BERTH" --root "$root" container ps -aq) >/dev/null 2>&1 || true; rm -rf "$root"' EXIT
+trap 'cleanup_root "$root"' EXIT
 for i in $(seq 1 "$N"); do "$BERTH" --root "$root" container run -d --name "m$i" busybox sleep 300 >/dev/null; done
 sleep 1
 # RSS counts the binary's pages each monitor has mapped, which all monitors

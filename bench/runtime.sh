@@ -11,7 +11,7 @@ N=${N:-20}
 command -v runc >/dev/null || { echo "runtime bench: runc missing (apt-get install runc)" >&2; exit 1; }
 root=$(bench_root)
 bundle=$(mktemp -d /tmp/rb-XXXX)
-trap '"$BERTH" --root "$root" container rm -f $("$BERTH" --root "$root" container ps -aq) >/dev/null 2>&1 || true; rm -rf "$root" "$bundle"' EXIT
+trap 'cleanup_root "$root"; rm -rf "$bundle"' EXIT
 mkdir -p "$bundle/rootfs" "$bundle/sc"
 "$BERTH" --root "$root" image save busybox | tar -xO --wildcards '*.tar' 2>/dev/null | tar -x -C "$bundle/rootfs" 2>/dev/null || true
 [ -x "$bundle/rootfs/bin/busybox" ] || { cp /bin/busybox "$bundle/rootfs/bin/" 2>/dev/null || { mkdir -p "$bundle/rootfs/bin"; cp /bin/busybox "$bundle/rootfs/bin/"; }; ln -sf busybox "$bundle/rootfs/bin/true"; }
