@@ -276,6 +276,11 @@ func TestComposeInterruptedUp(t *testing.T) {
 			}
 			up := e.start(args...)
 			e.waitFor("gate to run (up stuck on its health)", 60*time.Second, func() bool {
+				select {
+				case <-up.done:
+					t.Fatalf("up ended before it was interrupted (exit %d):\n%s", up.code, up)
+				default:
+				}
 				return strings.HasPrefix(e.containers()[proj+"-gate-1"], "running")
 			})
 			time.Sleep(500 * time.Millisecond) // let up reach the wait
