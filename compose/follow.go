@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/lockfile"
 )
 
 // LogSource reads one container's log (Docker's json-file format kept by
@@ -35,6 +37,25 @@ type StreamOptions struct {
 	// Poll is how often the project is listed for containers that start
 	// later (default 500ms; follow only).
 	Poll time.Duration
+	// Busy, when set, reports whether a command is changing the project
+	// now (ProjectBusy); follow does not end while it is, so a restart or
+	// a recreate that stops every container briefly does not end it.
+	Busy func() bool
+}
+
+// ProjectBusy returns a StreamOptions.Busy that reports whether a process
+// holds the project's lock (LockProject with the same dir and name).
+func ProjectBusy(dir, name string) func() bool {
+	return func() bool {
+		l, ok, err := lockfile.TryLock(filepath.Join(dir, name+".lock"))
+		if err != nil {
+			return false
+		}
+		if ok {
+			l.Unlock()
+		}
+		return !ok
+	}
 }
 
 // StreamLogs writes the logs of the project's containers to mux, each
@@ -52,6 +73,7 @@ func StreamLogs(ctx context.Context, cs Containers, src LogSource, project strin
 		want[s] = true
 	}
 	s := &streams{src: src, mux: mux, project: project, active: map[string]bool{}, seen: map[string]time.Time{}}
+	stopped := false // the previous poll found the selection stopped
 	for first := true; ; first = false {
 		list, err := cs.List(ctx, project)
 		if err != nil {
@@ -79,8 +101,16 @@ func StreamLogs(ctx context.Context, cs Containers, src LogSource, project strin
 			s.wg.Wait()
 			return s.err()
 		}
-		if !running && s.idle() {
-			return s.err()
+		// it ends once two polls in a row found nothing running, no stream
+		// and no command changing the project (a restart between them runs
+		// or holds the lock)
+		if !running && s.idle() && (o.Busy == nil || !o.Busy()) {
+			if stopped {
+				return s.err()
+			}
+			stopped = true
+		} else {
+			stopped = false
 		}
 		select {
 		case <-ctx.Done():

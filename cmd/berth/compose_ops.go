@@ -389,7 +389,7 @@ func newComposeLogsCmd(g *globals) *cobra.Command {
 			}
 			mux := compose.NewLogMux(c.OutOrStdout(), compose.LogOptions{NoColor: o.NoColor || !composeIsTerminal(c.OutOrStdout()), NoPrefix: o.NoLogPrefix})
 			return compose.StreamLogs(c.Context(), env.b.Containers, enginebackend.Logs(env.e), env.name, mux,
-				compose.StreamOptions{Services: services, Read: read})
+				compose.StreamOptions{Services: services, Read: read, Busy: compose.ProjectBusy(g.Layout().Projects(), env.name)})
 		}}
 	f := c.Flags()
 	f.BoolVarP(&o.Follow, "follow", "f", false, "follow log output")
