@@ -1,7 +1,6 @@
 package compose
 
 import (
-
 	"github.com/berth/berth/internal/errdefs"
 )
 

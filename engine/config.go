@@ -36,6 +36,9 @@ type ContainerConfig struct {
 	// NetworkMode is "" (the default bridge network unless Networks is
 	// set), "bridge", "none", "host" or "container:NAME".
 	NetworkMode string
+	// PID and IPC share namespaces: "" (the container's own), "host", or
+	// "container:NAME" (another container's; it must run when this starts).
+	PID, IPC string
 	// Networks are the user networks to join, in order.
 	Networks   []NetworkAttachment
 	DNS        []string

@@ -66,6 +66,12 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *runtime.Co
 	}()
 	d := &containerData{Config: cfg}
 	spec := runtime.Spec{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: img.ID, Hostname: cfg.Hostname, Domainname: cfg.Domainname}
+	if spec.PIDMode, err = e.namespaceMode(ctx, "pid", cfg.PID); err != nil {
+		return nil, err
+	}
+	if spec.IPCMode, err = e.namespaceMode(ctx, "ipc", cfg.IPC); err != nil {
+		return nil, err
+	}
 	if spec.Hostname == "" {
 		spec.Hostname = id[:12]
 	}
@@ -381,4 +387,19 @@ func imageDir(layers []string, target string) (string, func(), error) {
 		return "", nop, nil
 	}
 	return p, release, nil
+}
+
+// namespaceMode turns a --pid/--ipc value into the runtime's: a
+// "container:NAME" becomes "container:<id>", so a rename of the other
+// container does not break this one.
+func (e *Engine) namespaceMode(ctx context.Context, kind, mode string) (string, error) {
+	name, ok := strings.CutPrefix(mode, "container:")
+	if !ok {
+		return mode, nil
+	}
+	other, err := e.Runtime.Get(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("--%s %s: %w", kind, mode, err)
+	}
+	return "container:" + other.ID, nil
 }

@@ -10,6 +10,7 @@ import (
 // RunFlags are `docker run`'s flags as the command line gives them (plain
 // strings and lists). Config turns them into a ContainerConfig.
 type RunFlags struct {
+	PID, IPC    string // --pid, --ipc
 	Name        string
 	Entrypoint  string
 	EntrySet    bool // --entrypoint was given (even as "")
@@ -79,6 +80,7 @@ func (f *RunFlags) Config(image string, args []string, lookup func(string) (stri
 		DNS: f.DNS, DNSSearch: f.DNSSearch, DNSOptions: f.DNSOptions,
 		ReadOnly: f.ReadOnly, Privileged: f.Privileged, CapAdd: f.CapAdd, CapDrop: f.CapDrop,
 		Init: f.Init, StopSignal: f.StopSignal, OpenStdin: f.Interactive, Tty: f.Tty, AutoRemove: f.Rm,
+		PID: f.PID, IPC: f.IPC,
 	}
 	if image == "" {
 		return c, invalid("an image is required: berth container run [OPTIONS] IMAGE [COMMAND] [ARG...]")
@@ -95,6 +97,11 @@ func (f *RunFlags) Config(image string, args []string, lookup func(string) (stri
 	if f.StopTimeSet {
 		t := f.StopTimeout
 		c.StopTimeout = &t
+	}
+	for flag, mode := range map[string]string{"--pid": f.PID, "--ipc": f.IPC} {
+		if err := checkNamespaceMode(flag, mode); err != nil {
+			return ContainerConfig{}, err
+		}
 	}
 	steps := []func(*ContainerConfig) error{
 		func(c *ContainerConfig) error { return f.env(c, lookup) },
@@ -293,4 +300,15 @@ func (f *RunFlags) health(c *ContainerConfig) error {
 	}
 	c.Health = h
 	return nil
+}
+
+// checkNamespaceMode validates a --pid or --ipc value.
+func checkNamespaceMode(flag, mode string) error {
+	if mode == "" || mode == "host" {
+		return nil
+	}
+	if name, ok := strings.CutPrefix(mode, "container:"); ok && name != "" {
+		return nil
+	}
+	return invalid("invalid %s %q: use host or container:NAME", flag, mode)
 }

@@ -199,7 +199,7 @@ func (mon *monitor) sleepUnlessStopped(ctx context.Context, d time.Duration) boo
 // code, or an error when the process could not start.
 func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	c, m := mon.c, mon.m
-	p, err := mon.prepare()
+	p, err := mon.prepare(ctx)
 	if err != nil {
 		return exitCodeOf(err), err
 	}
@@ -267,13 +267,17 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 
 // prepare mounts the rootfs, creates the libcontainer container and builds
 // the process.
-func (mon *monitor) prepare() (*libcontainer.Process, error) {
+func (mon *monitor) prepare(ctx context.Context) (*libcontainer.Process, error) {
 	c, m := mon.c, mon.m
 	rootfs, err := m.mountRootfs(c)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := libcontainerConfig(c, rootfs)
+	shared, err := m.sharedNamespaces(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := libcontainerConfig(shared, rootfs)
 	if err != nil {
 		return nil, err
 	}

@@ -255,7 +255,19 @@ func hostname(c *Container) string {
 }
 
 func namespaces(sp Spec) []specs.LinuxNamespace {
-	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.IPCNamespace}}
+	ns := []specs.LinuxNamespace{{Type: specs.MountNamespace}}
+	for _, s := range []struct {
+		mode string
+		typ  specs.LinuxNamespaceType
+	}{{sp.PIDMode, specs.PIDNamespace}, {sp.IPCMode, specs.IPCNamespace}} {
+		switch {
+		case s.mode == "host":
+		case strings.HasPrefix(s.mode, "/"): // resolved by sharedNamespaces
+			ns = append(ns, specs.LinuxNamespace{Type: s.typ, Path: s.mode})
+		default:
+			ns = append(ns, specs.LinuxNamespace{Type: s.typ})
+		}
+	}
 	if !sp.HostNetwork {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.UTSNamespace},
 			specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: sp.NetNSPath})

@@ -60,15 +60,19 @@ type Spec struct {
 	// with HostNetwork false: libcontainer makes a new netns with only lo.
 	NetNSPath   string
 	HostNetwork bool
-	Resources   Resources
-	Security    Security
-	Ulimits     []Ulimit
-	Sysctls     map[string]string
-	Labels      map[string]string
-	StopSignal  string
-	StopTimeout *int // seconds
-	Restart     RestartPolicy
-	Health      *Health
+	// PIDMode and IPCMode choose the container's pid and IPC namespaces:
+	// "" a new one, "host" the host's, "container:<id>" another running
+	// container's (resolved at each start, as Docker does).
+	PIDMode, IPCMode string
+	Resources        Resources
+	Security         Security
+	Ulimits          []Ulimit
+	Sysctls          map[string]string
+	Labels           map[string]string
+	StopSignal       string
+	StopTimeout      *int // seconds
+	Restart          RestartPolicy
+	Health           *Health
 	// OnExit is an argv the monitor runs once the container stopped for good.
 	OnExit []string
 	// Extra is opaque to runtime; the engine keeps its own data here.

@@ -47,6 +47,8 @@ func bindRunFlags(fs *pflag.FlagSet, f *engine.RunFlags) {
 	fs.BoolVarP(&f.PublishAll, "publish-all", "P", false, "publish all exposed ports to random ports")
 	fs.StringArrayVar(&f.Expose, "expose", nil, "expose a port or a range of ports")
 	fs.StringArrayVar(&f.Networks, "network", nil, "connect a container to a network")
+	fs.StringVar(&f.PID, "pid", "", "PID namespace to use: host or container:NAME")
+	fs.StringVar(&f.IPC, "ipc", "", "IPC namespace to use: host or container:NAME")
 	fs.StringArrayVar(&f.Aliases, "network-alias", nil, "add network-scoped alias for the container")
 	fs.StringVar(&f.IP, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
 	fs.StringVar(&f.MAC, "mac-address", "", "container MAC address")

@@ -183,9 +183,7 @@ func Config(s compose.ContainerSpec) (engine.ContainerConfig, error) {
 	if c.Image == "" {
 		c.Image = s.ImageID
 	}
-	if s.Pid != "" || s.Ipc != "" {
-		return c, fmt.Errorf("service %q: pid and ipc modes are not supported by berth's engine yet: %w", s.Service, errdefs.ErrNotImplemented)
-	}
+	c.PID, c.IPC = s.Pid, s.Ipc
 	if s.Entrypoint != nil {
 		c.Entrypoint, c.EntrypointSet = s.Entrypoint, true
 	}

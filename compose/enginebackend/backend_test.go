@@ -81,8 +81,8 @@ func TestConfig(t *testing.T) {
 	if c, _ = Config(spec); c.Health.Test[0] != "NONE" || c.EntrypointSet {
 		t.Errorf("disabled healthcheck %v, entrypoint set %v", c.Health.Test, c.EntrypointSet)
 	}
-	spec.Pid = "host"
-	if _, err := Config(spec); err == nil {
-		t.Error("pid mode accepted")
+	spec.Pid, spec.Ipc = "host", "container:proj-app-1"
+	if c, err := Config(spec); err != nil || c.PID != "host" || c.IPC != "container:proj-app-1" {
+		t.Errorf("pid/ipc modes: %q %q, %v", c.PID, c.IPC, err)
 	}
 }
