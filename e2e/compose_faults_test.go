@@ -291,8 +291,8 @@ func TestComposeInterruptedUp(t *testing.T) {
 				t.Fatalf("up did not end within 60s of %v:\n%s", tc.sig, up)
 			}
 			t.Logf("up exited %d after %v:\n%s", up.code, tc.sig, up)
-			if up.code == 0 {
-				t.Errorf("interrupted up exited 0:\n%s", up)
+			if want := 128 + int(tc.sig); up.code != want {
+				t.Errorf("interrupted up exited %d, want %d (128+signal, like a shell):\n%s", up.code, want, up)
 			}
 			for name, st := range e.containers() {
 				f := strings.Fields(st)

@@ -3,10 +3,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/berth/berth/internal/initproc"
@@ -17,15 +19,81 @@ func main() {
 	if filepath.Base(os.Args[0]) == "berth-init" {
 		os.Exit(initproc.Main(os.Args[1:]))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	root := newRootCmd()
+	root.SetArgs(projectFlagsLong(os.Args[1:]))
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		code := exitCode(err)
+		if sig, ok := context.Cause(ctx).(interrupted); ok && errors.Is(err, context.Canceled) {
+			code, err = 128+int(sig.Signal), sig
+		}
 		if msg := errorMessage(err, globalDebug(root)); msg != "" {
 			fmt.Fprintf(os.Stderr, "berth: %s\n", msg)
 		}
 		os.Exit(code)
 	}
+}
+
+// interrupted is the cause of the root context's cancellation: the signal
+// that asked berth to stop. An operation it cut short exits 128+signal, as
+// a shell reports it (130 for Ctrl-C, 143 for SIGTERM).
+type interrupted struct{ syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + signalName(i.Signal) }
+
+func signalName(s syscall.Signal) string {
+	if s == syscall.SIGINT {
+		return "SIGINT"
+	}
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// signalContext is the root context: cancelled, with an interrupted cause,
+// by the first SIGINT or SIGTERM. Commands that treat a second signal
+// specially (attached up, run) register their own handlers.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if s, ok := <-sigs; ok {
+			cancel(interrupted{s.(syscall.Signal)})
+		}
+	}()
+	return ctx, func() { signal.Stop(sigs); cancel(nil) }
+}
+
+// projectFlagsLong rewrites -f and -p given before the command name into
+// --file and --project-name: there they select the project, as with
+// `docker compose -p NAME run -p 80:80 svc`, while after it the command's
+// own -f and -p (--force, --follow, --publish...) apply.
+func projectFlagsLong(args []string) []string {
+	out := append([]string(nil), args...)
+	withValue := map[string]bool{"--root": true, "--file": true, "--project-name": true,
+		"--project-directory": true, "--env-file": true, "--profile": true, "--progress": true}
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		switch {
+		case a == "--" || !strings.HasPrefix(a, "-"):
+			return out // the command name: everything after is the command's
+		case a == "-f" || strings.HasPrefix(a, "-f="):
+			out[i] = "--file" + strings.TrimPrefix(a, "-f")
+			if a == "-f" {
+				i++
+			}
+		case a == "-p" || strings.HasPrefix(a, "-p="):
+			out[i] = "--project-name" + strings.TrimPrefix(a, "-p")
+			if a == "-p" {
+				i++
+			}
+		case withValue[a]:
+			i++
+		}
+	}
+	return out
 }
