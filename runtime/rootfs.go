@@ -161,9 +161,13 @@ func (m *Manager) removeCgroups(id string) {
 }
 
 // cgroupLockPath guards the creation and removal of the cgroup parents.
-func (m *Manager) cgroupLockPath() string {
-	return filepath.Join(m.opts.LibcontainerRoot, "cgroup.lock")
-}
+// The parents (/sys/fs/cgroup/*/berth) are shared by every berth root on
+// the host, so the lock is host-wide too: with a lock per root, one root's
+// last removal could delete the parent under another root's start.
+func (m *Manager) cgroupLockPath() string { return hostCgroupLock }
+
+// hostCgroupLock is the host-wide lock file of the cgroup parents.
+const hostCgroupLock = "/run/berth-cgroup.lock"
 
 // cgroupBases lists the cgroup hierarchies' mount points.
 func cgroupBases() []string {
