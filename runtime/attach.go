@@ -29,6 +29,7 @@ const (
 	frameStderr = 2
 	frameEOF    = 3
 	frameResize = 4
+	frameExit   = 5 // the process's exit code (4 bytes), sent before the monitor ends a session
 )
 
 func writeFrame(w io.Writer, id byte, p []byte) error {
@@ -150,13 +151,34 @@ func (a *attachServer) broadcast(stream string, p []byte) {
 	}
 }
 
-// endRun disconnects every client: the process exited.
-func (a *attachServer) endRun() {
+// endRun tells every client the process's exit code and disconnects it:
+// the process exited. The code travels in the session, so a client never
+// depends on reading state that a --rm removal may be deleting.
+func (a *attachServer) endRun(code int) {
+	var p [4]byte
+	binary.BigEndian.PutUint32(p[:], uint32(int32(code)))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for conn := range a.clients {
-		conn.Close()
-		delete(a.clients, conn)
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
+		writeFrame(conn, frameExit, p[:])
+		a.disconnectLocked(conn)
+	}
+}
+
+// disconnectLocked closes one client; a.mu is held.
+func (a *attachServer) disconnectLocked(conn net.Conn) {
+	conn.Close()
+	delete(a.clients, conn)
+}
+
+// disconnectAll ends every session without an exit code (the monitor is
+// shutting down).
+func (a *attachServer) disconnectAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for conn := range a.clients {
+		a.disconnectLocked(conn)
 	}
 }
 
@@ -171,13 +193,15 @@ func (a *attachServer) waitClient(d time.Duration) {
 func (a *attachServer) close() {
 	a.mon.log.setSink(nil)
 	a.ln.Close()
-	a.endRun()
+	a.disconnectAll()
 }
 
 // attachSession is a client's connection.
 type attachSession struct {
 	conn net.Conn
 	opts AttachOptions
+	// exitCode is the process's exit code when the monitor sent it.
+	exitCode *int
 }
 
 func (m *Manager) dialAttach(ctx context.Context, c *Container, o AttachOptions) (*attachSession, error) {
@@ -246,6 +270,13 @@ func (s *attachSession) run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			return nil
+		}
+		if id == frameExit {
+			if len(p) == 4 {
+				code := int(int32(binary.BigEndian.Uint32(p)))
+				s.exitCode = &code
+			}
+			continue
 		}
 		w := s.opts.Stdout
 		if id == frameStderr && s.opts.Stderr != nil {

@@ -260,7 +260,7 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 		s.FinishedAt = time.Now().UTC()
 	})
 	if mon.attach != nil {
-		mon.attach.endRun()
+		mon.attach.endRun(code)
 	}
 	return code, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -193,17 +195,33 @@ func (m *Manager) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 	if err := os.RemoveAll(m.runDir(c.ID)); err != nil {
 		return fmt.Errorf("container %s: remove run dir: %w", c.Name, err)
 	}
-	// config.json last, so an interrupted Remove can be repeated.
-	ents, _ := os.ReadDir(m.dir(c.ID))
-	for _, e := range ents {
-		if e.Name() != "config.json" {
-			os.RemoveAll(m.dir(c.ID) + "/" + e.Name())
-		}
-	}
-	if err := os.RemoveAll(m.dir(c.ID)); err != nil {
+	// Out of sight first, then deleted: a reader sees the whole container
+	// or none of it, never a config without its state (which reads as a
+	// fresh "created" container with exit code 0). A removal interrupted
+	// after the rename leaves only a dot-directory, which listings ignore
+	// and the next Remove of any container deletes.
+	gone := filepath.Join(m.opts.Root, removedPrefix+c.ID)
+	if err := os.Rename(m.dir(c.ID), gone); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("container %s: remove: %w", c.Name, err)
 	}
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("container %s: remove: %w", c.Name, err)
+	}
+	m.removeLeftovers()
 	return nil
+}
+
+// removedPrefix names a container directory that is being deleted.
+const removedPrefix = ".removed-"
+
+// removeLeftovers deletes what interrupted removals left behind.
+func (m *Manager) removeLeftovers() {
+	ents, _ := os.ReadDir(m.opts.Root)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), removedPrefix) {
+			os.RemoveAll(filepath.Join(m.opts.Root, e.Name()))
+		}
+	}
 }
 
 // killOrphan kills and destroys what a dead monitor left running.

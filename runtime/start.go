@@ -79,9 +79,11 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 	}
 	if session != nil {
 		err := session.run(ctx)
-		// The monitor records the exit before it ends the session, and
-		// holds its lock (so nobody removes the container) a while after.
-		if cur, lerr := m.load(c.ID); lerr == nil && !cur.State.Running() {
+		// The monitor sends the exit code before it ends the session, so a
+		// Wait after a --rm removal still knows it.
+		if session.exitCode != nil {
+			m.exits.Store(c.ID, *session.exitCode)
+		} else if cur, lerr := m.load(c.ID); lerr == nil && !cur.State.Running() {
 			m.exits.Store(c.ID, cur.State.ExitCode)
 		}
 		return err

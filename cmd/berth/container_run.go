@@ -144,9 +144,10 @@ func runContainer(cmd *cobra.Command, g *globals, o *runOptions, args []string) 
 	if err != nil {
 		return err
 	}
-	if o.Detach && o.Rm {
-		cfg.AutoRemove = true
-	}
+	// With --rm the monitor's exit hook removes a detached container; an
+	// attached one is removed by this process once it has the exit code,
+	// so a concurrent removal can never race the code away.
+	cfg.AutoRemove = o.Detach && o.Rm
 	ctr, err := e.Create(ctx, cfg)
 	if err != nil {
 		return err
