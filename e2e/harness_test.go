@@ -206,10 +206,12 @@ func (e *env) bridges() []string {
 	return out
 }
 
-// stopDNS waits for the monitors' exit hooks to finish, then ends this
-// root's DNS server (a hook may have started it again after the networks
-// went).
+// stopDNS waits for the monitors' exit hooks to finish (they run in the
+// monitor, which releases the container before its hook, or in an
+// "__exited" process), then ends this root's DNS server (a hook may have
+// started it again after the networks went).
 func (e *env) stopDNS() {
+	e.waitProcs("__monitor", 20*time.Second)
 	e.waitProcs("__exited", 20*time.Second)
 	for _, pid := range e.procs("__dns") {
 		syscall.Kill(pid, syscall.SIGTERM)
