@@ -1,14 +1,14 @@
 package compose
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/internal/testutil"
 )
 
 // fakeLogs writes each container's lines, then with Follow waits until the
@@ -44,25 +44,8 @@ func (l fakeLogs) Logs(ctx context.Context, id string, o LogReadOptions, stdout,
 	return nil
 }
 
-// syncBuffer is a bytes.Buffer safe for the test to read while StreamLogs writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) waitFor(t *testing.T, text string) {
+// waitFor waits until text appears in s.
+func waitFor(t *testing.T, s *testutil.SyncBuffer, text string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(s.String(), text) {
@@ -89,7 +72,7 @@ func TestStreamLogsOnce(t *testing.T) {
 	f := newFakeEngine()
 	addRunning(t, f, "p", "web")
 	addRunning(t, f, "p", "db")
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	mux := NewLogMux(&out, LogOptions{NoColor: true})
 	src := fakeLogs{f: f, lines: map[string][]string{"p-web-1": {"w1", "w2"}, "p-db-1": {"d1"}}}
 	if err := StreamLogs(testCtx(t), f, src, "p", mux, StreamOptions{Services: []string{"web"}}); err != nil {
@@ -103,16 +86,16 @@ func TestStreamLogsOnce(t *testing.T) {
 func TestStreamLogsFollowsLaterContainersAndEnds(t *testing.T) {
 	f := newFakeEngine()
 	webID := addRunning(t, f, "p", "web")
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	mux := NewLogMux(&out, LogOptions{NoColor: true})
 	src := fakeLogs{f: f, lines: map[string][]string{"p-web-1": {"web says hi"}, "p-late-1": {"late says hi"}}}
 	done := make(chan error, 1)
 	go func() {
 		done <- StreamLogs(testCtx(t), f, src, "p", mux, StreamOptions{Read: LogReadOptions{Follow: true, Tail: -1}, Poll: time.Millisecond})
 	}()
-	out.waitFor(t, "web-1  | web says hi")
+	waitFor(t, &out, "web-1  | web says hi")
 	lateID := addRunning(t, f, "p", "late")
-	out.waitFor(t, "late-1  | late says hi")
+	waitFor(t, &out, "late-1  | late says hi")
 	select {
 	case err := <-done:
 		t.Fatalf("returned while containers run: %v", err)

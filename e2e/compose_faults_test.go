@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -14,31 +13,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // bgBerth is a berth process running in the background.
 type bgBerth struct {
 	cmd    *exec.Cmd
-	out    syncBuffer
-	errb   syncBuffer
+	out    testutil.SyncBuffer
+	errb   testutil.SyncBuffer
 	done   chan struct{}
 	code   int
 	cancel context.CancelFunc

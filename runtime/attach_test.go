@@ -1,35 +1,16 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestForegroundAttachSeesFirstByte(t *testing.T) {
 	m, layers := newTestManager(t)
@@ -38,7 +19,7 @@ func TestForegroundAttachSeesFirstByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errb syncBuffer
+	var out, errb testutil.SyncBuffer
 	if err := m.Start(ctx, c.ID, StartOptions{Attach: &AttachOptions{Stdout: &out, Stderr: &errb}}); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +37,7 @@ func TestAttachStdinAndTerminal(t *testing.T) {
 	spec := testSpec(layers, "cat")
 	spec.Process.OpenStdin = true
 	c, _ := m.Create(ctx, spec)
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	err := m.Start(ctx, c.ID, StartOptions{Attach: &AttachOptions{Stdin: strings.NewReader("piped in\n"), Stdout: &out}})
 	if err != nil || out.String() != "piped in\n" {
 		t.Fatalf("stdin round trip: %v %q", err, out.String())
@@ -66,7 +47,7 @@ func TestAttachStdinAndTerminal(t *testing.T) {
 	spec.Process.OpenStdin, spec.Process.Terminal = true, true
 	c, _ = m.Create(ctx, spec)
 	pr, pw := io.Pipe()
-	out = syncBuffer{}
+	out = testutil.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- m.Start(ctx, c.ID, StartOptions{Attach: &AttachOptions{Stdin: pr, Stdout: &out}}) }()
 	pw.Write([]byte("tty; echo marker$((1+1))\n"))
@@ -113,7 +94,7 @@ func TestWaitAfterAttachedStartAndRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	if err := m.Start(ctx, c.ID, StartOptions{Attach: &AttachOptions{Stdout: &out, Stderr: &out}}); err != nil {
 		t.Fatal(err)
 	}
