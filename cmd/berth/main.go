@@ -11,6 +11,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/berth/berth/internal/initproc"
 )
 
@@ -22,7 +25,7 @@ func main() {
 	ctx, stop := signalContext()
 	defer stop()
 	root := newRootCmd()
-	root.SetArgs(projectFlagsLong(os.Args[1:]))
+	root.SetArgs(projectFlagsLong(root, os.Args[1:]))
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		code := exitCode(err)
@@ -72,10 +75,9 @@ func signalContext() (context.Context, func()) {
 // --file and --project-name: there they select the project, as with
 // `docker compose -p NAME run -p 80:80 svc`, while after it the command's
 // own -f and -p (--force, --follow, --publish...) apply.
-func projectFlagsLong(args []string) []string {
+func projectFlagsLong(root *cobra.Command, args []string) []string {
 	out := append([]string(nil), args...)
-	withValue := map[string]bool{"--root": true, "--file": true, "--project-name": true,
-		"--project-directory": true, "--env-file": true, "--profile": true, "--progress": true}
+	withValue := valueFlags(root)
 	for i := 0; i < len(out); i++ {
 		a := out[i]
 		switch {
@@ -93,6 +95,27 @@ func projectFlagsLong(args []string) []string {
 			}
 		case withValue[a]:
 			i++
+		}
+	}
+	return out
+}
+
+// valueFlags are the long flags that may come before the command name and
+// take a value: the root's and the project commands', read from the flag
+// sets themselves so that a flag added there is known here too.
+func valueFlags(root *cobra.Command) map[string]bool {
+	out := map[string]bool{}
+	add := func(fs *pflag.FlagSet) {
+		fs.VisitAll(func(f *pflag.Flag) {
+			if f.NoOptDefVal == "" && f.Value.Type() != "bool" {
+				out["--"+f.Name] = true
+			}
+		})
+	}
+	add(root.PersistentFlags())
+	for _, c := range root.Commands() {
+		if !c.Hidden && !notProjectCommands[c.Name()] {
+			add(c.PersistentFlags())
 		}
 	}
 	return out

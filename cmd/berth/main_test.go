@@ -6,6 +6,7 @@ import (
 )
 
 func TestProjectFlagsLong(t *testing.T) {
+	root := newRootCmd()
 	for _, tc := range []struct {
 		name     string
 		in, want []string
@@ -18,7 +19,7 @@ func TestProjectFlagsLong(t *testing.T) {
 		{"after --", []string{"--", "-p"}, []string{"--", "-p"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := projectFlagsLong(tc.in); !reflect.DeepEqual(got, tc.want) {
+			if got := projectFlagsLong(root, tc.in); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
