@@ -3,10 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"path/filepath"
 
 	"github.com/berth/berth/image"
+	"github.com/berth/berth/internal/du"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/network"
 	"github.com/berth/berth/volume"
@@ -33,7 +32,7 @@ func (e *Engine) DiskUsage(ctx context.Context) ([]Usage, error) {
 	ctr := Usage{Type: "Containers", Total: len(list)}
 	for _, d := range list {
 		imagesUsed[d.Image] = true
-		size := dirSize(e.Runtime.UpperDir(d.ID))
+		size := dirSize(ctx, e.Runtime.UpperDir(d.ID))
 		ctr.Size += size
 		if d.State.Running || d.State.Paused || d.State.Restarting {
 			ctr.Active++
@@ -77,20 +76,10 @@ func (e *Engine) DiskUsage(ctx context.Context) ([]Usage, error) {
 	return []Usage{img, ctr, vol, {Type: "Build Cache"}}, nil
 }
 
-// dirSize is the bytes of file content below dir (0 when it is missing).
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // vanished meanwhile or unreadable: count what we can
-		}
-		if d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
+// dirSize is the bytes of file content below dir: what it could count (0
+// for a missing dir; a writable layer being removed meanwhile is fine).
+func dirSize(ctx context.Context, dir string) int64 {
+	n, _ := du.Size(ctx, dir)
 	return n
 }
 
@@ -121,7 +110,7 @@ func (e *Engine) SystemPrune(ctx context.Context, o SystemPruneOptions) (PruneRe
 		if d.State.Running || d.State.Paused || d.State.Restarting {
 			continue
 		}
-		size := dirSize(e.Runtime.UpperDir(d.ID))
+		size := dirSize(ctx, e.Runtime.UpperDir(d.ID))
 		if err := e.Remove(ctx, d.ID, RemoveOptions{}); err != nil {
 			return r, err
 		}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
@@ -190,35 +188,4 @@ func unmountData(data string) error {
 		}
 	}
 	return fmt.Errorf("%s: %w: too many stacked mounts", data, errdefs.ErrFailedPrecondition)
-}
-
-// dirSize sums the sizes of the regular files below dir, counting each
-// hard-linked inode once. It never follows symlinks.
-func dirSize(ctx context.Context, dir string) (int64, error) {
-	var total int64
-	seen := map[uint64]bool{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil // removed meanwhile
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
-			if seen[st.Ino] {
-				return nil
-			}
-			seen[st.Ino] = true
-		}
-		total += fi.Size()
-		return nil
-	})
-	return total, err
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth/berth/internal/atomicfile"
+	"github.com/berth/berth/internal/du"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/lockfile"
 )
@@ -237,7 +238,7 @@ func (s *Store) removeLocked(ctx context.Context, name string, measure bool) (in
 	}
 	var size int64
 	if measure {
-		size, _ = dirSize(ctx, data)
+		size, _ = du.Size(ctx, data)
 	}
 	// Rename first: the volume disappears at once, and a crash during the
 	// deletion leaves only a trash directory the next removal sweeps.
@@ -343,7 +344,7 @@ func (s *Store) Size(ctx context.Context, name string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := dirSize(ctx, v.Mountpoint)
+	n, err := du.Size(ctx, v.Mountpoint)
 	if err != nil {
 		return 0, fmt.Errorf("volume %q size: %w", name, err)
 	}
