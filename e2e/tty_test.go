@@ -1,15 +1,14 @@
 package e2e
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/berth/berth/internal/testutil"
 	"github.com/creack/pty"
 )
 
@@ -22,25 +21,8 @@ func TestRunTTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var mu sync.Mutex
-	var out bytes.Buffer
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := f.Read(buf)
-			mu.Lock()
-			out.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	seen := func(s string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Contains(out.String(), s)
-	}
+	out := readAll(f)
+	seen := func(s string) bool { return strings.Contains(out.String(), s) }
 	e.waitFor("a prompt", 20*time.Second, func() bool { return seen("#") })
 	io.WriteString(f, "echo answer=$((6*7)); stty size; [ -t 0 ] && echo is-a-tty; exit 5\r")
 	done := make(chan error, 1)
@@ -73,25 +55,8 @@ func TestAttachDetach(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var mu sync.Mutex
-	var out bytes.Buffer
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := f.Read(buf)
-			mu.Lock()
-			out.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	seen := func(s string) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Contains(out.String(), s)
-	}
+	out := readAll(f)
+	seen := func(s string) bool { return strings.Contains(out.String(), s) }
 	io.WriteString(f, "echo attached=$((40+2))\r")
 	e.waitFor("the echo through attach", 20*time.Second, func() bool { return seen("attached=42") })
 	io.WriteString(f, "\x10\x11") // ctrl-p ctrl-q
@@ -109,4 +74,12 @@ func TestAttachDetach(t *testing.T) {
 	if s := e.inspect("shell", "{{.State.Status}}"); s != "running" {
 		t.Errorf("after detach the container is %q", s)
 	}
+}
+
+// readAll copies what the terminal shows into a buffer the test may read
+// while it fills.
+func readAll(f io.Reader) *testutil.SyncBuffer {
+	out := &testutil.SyncBuffer{}
+	go io.Copy(out, f)
+	return out
 }
