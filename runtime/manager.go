@@ -41,7 +41,11 @@ func New(o Options) (*Manager, error) {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
 	}
-	return &Manager{opts: o}, nil
+	m := &Manager{opts: o}
+	if err := m.ensureNameIndex(); err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	return m, nil
 }
 
 // storedConfig is config.json: the Spec plus the creation time.
@@ -117,7 +121,7 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (*Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", spec.Name, err)
 	}
-	nl, err := lockfile.Lock(ctx, filepath.Join(m.opts.Root, ".names.lock"))
+	nl, err := lockfile.Lock(ctx, m.namesLock())
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", spec.Name, err)
 	}
@@ -126,7 +130,15 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (*Container, error) {
 		return nil, fmt.Errorf("container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name: %w",
 			"/"+spec.Name, other, errdefs.ErrAlreadyExists)
 	}
+	if _, err := os.Lstat(m.dir(spec.ID)); err == nil {
+		return nil, fmt.Errorf("container id %q: %w", spec.ID, errdefs.ErrAlreadyExists)
+	}
+	// The link first: a container is never without it (see names.go).
+	if err := m.linkName(spec.Name, spec.ID); err != nil {
+		return nil, fmt.Errorf("container %q: name index: %w", spec.Name, err)
+	}
 	if err := os.Mkdir(m.dir(spec.ID), 0o711); err != nil {
+		m.unlinkName(spec.Name, spec.ID)
 		if os.IsExist(err) {
 			return nil, fmt.Errorf("container id %q: %w", spec.ID, errdefs.ErrAlreadyExists)
 		}
@@ -139,20 +151,10 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (*Container, error) {
 	}
 	if err != nil {
 		os.RemoveAll(m.dir(spec.ID))
+		m.unlinkName(spec.Name, spec.ID)
 		return nil, fmt.Errorf("container %q: store: %w", spec.Name, err)
 	}
 	return c, nil
-}
-
-// idByName returns the id of the container named name, or "".
-func (m *Manager) idByName(name string) string {
-	for _, id := range m.ids() {
-		var sc storedConfig
-		if atomicfile.ReadJSON(m.configPath(id), &sc) == nil && sc.Name == name {
-			return id
-		}
-	}
-	return ""
 }
 
 func (m *Manager) ids() []string {
@@ -306,7 +308,7 @@ func (m *Manager) Rename(ctx context.Context, ref, name string) error {
 	if err != nil {
 		return err
 	}
-	nl, err := lockfile.Lock(ctx, filepath.Join(m.opts.Root, ".names.lock"))
+	nl, err := lockfile.Lock(ctx, m.namesLock())
 	if err != nil {
 		return err
 	}
@@ -323,8 +325,20 @@ func (m *Manager) Rename(ctx context.Context, ref, name string) error {
 	if err := atomicfile.ReadJSON(m.configPath(id), &sc); err != nil {
 		return fmt.Errorf("container %s: %w", id, err)
 	}
+	old := sc.Name
+	if old == name {
+		return nil
+	}
+	if err := m.linkName(name, id); err != nil {
+		return fmt.Errorf("container %s: name index: %w", id, err)
+	}
 	sc.Name = name
-	return atomicfile.WriteJSON(m.configPath(id), sc, 0o600)
+	if err := atomicfile.WriteJSON(m.configPath(id), sc, 0o600); err != nil {
+		m.unlinkName(name, id)
+		return err
+	}
+	m.unlinkName(old, id)
+	return nil
 }
 
 // updateState applies f to the container's state under its lock.

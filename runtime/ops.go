@@ -207,6 +207,7 @@ func (m *Manager) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 	if err := os.RemoveAll(gone); err != nil {
 		return fmt.Errorf("container %s: remove: %w", c.Name, err)
 	}
+	m.releaseName(ctx, c.Name, c.ID)
 	m.removeLeftovers()
 	return nil
 }
