@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -22,6 +23,7 @@ func main() {
 	if filepath.Base(os.Args[0]) == "berth-init" {
 		os.Exit(initproc.Main(os.Args[1:]))
 	}
+	tuneGC(os.Args[1:])
 	ctx, stop := signalContext()
 	defer stop()
 	root := newRootCmd()
@@ -37,6 +39,21 @@ func main() {
 		}
 		os.Exit(code)
 	}
+}
+
+// tuneGC lets a short-lived command's heap grow to five times its live data
+// before collecting: a CLI run allocates a few MB it never frees early (the
+// compose model, every container's config), and collecting at the default
+// 100 % cost `up` of 20 services ~40 ms of CPU. The long-lived hidden entry
+// points (the DNS server, a monitor when berth serves as one) keep the
+// default.
+func tuneGC(args []string) {
+	for _, a := range args {
+		if strings.HasPrefix(a, "__") {
+			return
+		}
+	}
+	debug.SetGCPercent(500)
 }
 
 // interrupted is the cause of the root context's cancellation: the signal
