@@ -110,8 +110,8 @@ func TestPsFilterAndFormat(t *testing.T) {
 
 func TestCopy(t *testing.T) {
 	e := newEnv(t)
-	e.must("container", "run", "-d", "--name", "box", "busybox", "sh", "-c", "mkdir -p /data/sub; echo inside > /data/sub/f; ln -s /etc /data/etclink; ln -s / /data/rootlink; sleep 600")
-	e.waitFor("the files", 10*time.Second, func() bool { return e.run("container", "exec", "box", "test", "-L", "/data/rootlink").Code == 0 })
+	e.must("container", "run", "-d", "--name", "box", "-v", "cpvol:/vol", "busybox", "sh", "-c", "mkdir -p /data/sub; echo inside > /data/sub/f; ln -s /etc /data/etclink; ln -s / /data/rootlink; echo in-volume > /vol/v; sleep 600")
+	e.waitFor("the files", 10*time.Second, func() bool { return e.run("container", "exec", "box", "test", "-f", "/vol/v").Code == 0 })
 	host := t.TempDir()
 	e.must("container", "cp", "box:/data/sub/f", host)
 	if b, _ := os.ReadFile(filepath.Join(host, "f")); string(b) != "inside\n" {
@@ -126,6 +126,15 @@ func TestCopy(t *testing.T) {
 	e.must("container", "cp", src, "box:/data/sub/")
 	if out := e.must("container", "exec", "box", "cat", "/data/sub/in.txt"); out != "from host\n" {
 		t.Errorf("cp in: %q", out)
+	}
+	// A running container's volumes are copied as it sees them, both ways.
+	e.must("container", "cp", "box:/vol/v", host)
+	if b, _ := os.ReadFile(filepath.Join(host, "v")); string(b) != "in-volume\n" {
+		t.Errorf("cp out of a volume: %q", b)
+	}
+	e.must("container", "cp", src, "box:/vol/")
+	if out := e.must("container", "exec", "box", "cat", "/vol/in.txt"); out != "from host\n" {
+		t.Errorf("cp into a volume: the container sees %q", out)
 	}
 	// A symlink in the container pointing at / must not let cp write to the host.
 	marker := filepath.Join(t.TempDir(), "escaped")

@@ -32,9 +32,44 @@ func inRoot(root, p string) (string, error) {
 	return filepath.Join(parent, filepath.Base(p)), nil
 }
 
+// cpRoot is the directory cp reads and writes. For a running container it is
+// the container's own mount namespace (/proc/PID/root), so volumes, bind
+// mounts and tmpfs are seen as the container sees them, as with docker cp
+// (the image's root filesystem alone would hide them, and a copy into a
+// volume's path would land under the mount, out of the container's sight).
+// A container that does not run gets its root filesystem mounted; so does a
+// copy of "/" or of anything under /proc, /sys or /dev, whose kernel file
+// systems hold nothing to copy.
+func (e *Engine) cpRoot(ctx context.Context, ref, path string) (string, func() error, error) {
+	c, err := e.Runtime.Get(ctx, ref)
+	if err != nil {
+		return "", nil, err
+	}
+	if c.State.Running() && c.State.Pid > 0 && liveCopyPath(path) {
+		root := fmt.Sprintf("/proc/%d/root", c.State.Pid)
+		if _, err := os.Stat(root); err == nil {
+			return root, func() error { return nil }, nil
+		}
+	}
+	return e.Runtime.MountRootfs(ctx, ref)
+}
+
+func liveCopyPath(p string) bool {
+	p = filepath.Clean("/" + p)
+	if p == "/" {
+		return false
+	}
+	for _, k := range []string{"/proc", "/sys", "/dev"} {
+		if p == k || strings.HasPrefix(p, k+"/") {
+			return false
+		}
+	}
+	return true
+}
+
 // CopyOutTar writes a tar of the container's path to w.
 func (e *Engine) CopyOutTar(ctx context.Context, ref, path string, w io.Writer) error {
-	dir, release, err := e.Runtime.MountRootfs(ctx, ref)
+	dir, release, err := e.cpRoot(ctx, ref, path)
 	if err != nil {
 		return err
 	}
@@ -64,7 +99,7 @@ func (e *Engine) CopyOut(ctx context.Context, ref, path, dst string) error {
 }
 
 func (e *Engine) copyOutRenamed(ctx context.Context, ref, path, name string, w io.Writer) error {
-	dir, release, err := e.Runtime.MountRootfs(ctx, ref)
+	dir, release, err := e.cpRoot(ctx, ref, path)
 	if err != nil {
 		return err
 	}
@@ -98,7 +133,7 @@ func (e *Engine) CopyIn(ctx context.Context, src, ref, path string) error {
 	if _, err := os.Lstat(src); err != nil {
 		return fmt.Errorf("could not find %q on the host: %w", src, errdefs.ErrNotFound)
 	}
-	dir, release, err := e.Runtime.MountRootfs(ctx, ref)
+	dir, release, err := e.cpRoot(ctx, ref, path)
 	if err != nil {
 		return err
 	}
@@ -116,7 +151,7 @@ func (e *Engine) CopyIn(ctx context.Context, src, ref, path string) error {
 
 // CopyInTar extracts a tar stream into the container's directory path.
 func (e *Engine) CopyInTar(ctx context.Context, ref, path string, r io.Reader) error {
-	dir, release, err := e.Runtime.MountRootfs(ctx, ref)
+	dir, release, err := e.cpRoot(ctx, ref, path)
 	if err != nil {
 		return err
 	}
