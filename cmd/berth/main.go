@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/berth/berth/compose"
 	"github.com/berth/berth/internal/initproc"
 )
 
@@ -27,7 +28,11 @@ func main() {
 	ctx, stop := signalContext()
 	defer stop()
 	root := newRootCmd()
-	root.SetArgs(projectFlagsLong(root, os.Args[1:]))
+	args := projectFlagsLong(root, os.Args[1:])
+	if loadsProject(root, args) {
+		go compose.WarmSchema()
+	}
+	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		code := exitCode(err)
@@ -39,6 +44,16 @@ func main() {
 		}
 		os.Exit(code)
 	}
+}
+
+// loadsProject reports whether args run a top-level project command, which
+// loads the compose file.
+func loadsProject(root *cobra.Command, args []string) bool {
+	c, _, err := root.Find(args)
+	if err != nil || c == root || c.Parent() != root || c.Hidden {
+		return false
+	}
+	return !notProjectCommands[c.Name()] && c.Name() != "ls"
 }
 
 // tuneGC lets a short-lived command's heap grow to five times its live data
