@@ -259,14 +259,16 @@ func newContainerInspectCmd(g *globals) *cobra.Command {
 }
 
 func newContainerTopCmd(g *globals) *cobra.Command {
-	return engineCmd(g, "top CONTAINER", "Display the running processes of a container", cobra.MinimumNArgs(1),
+	c := engineCmd(g, "top CONTAINER [ps OPTIONS]", "Display the running processes of a container", cobra.MinimumNArgs(1),
 		func(ctx context.Context, cmd *cobra.Command, e *engine.Engine, args []string) error {
-			pids, err := e.Runtime.Top(ctx, args[0])
+			list, err := e.Runtime.Processes(ctx, args[0], args[1:])
 			if err != nil {
 				return err
 			}
-			return writeTop(cmd.OutOrStdout(), pids)
+			return writeTop(cmd.OutOrStdout(), list)
 		})
+	c.Flags().SetInterspersed(false) // ps's options are ps's: top CONTAINER -o pid,args
+	return c
 }
 
 func newContainerWaitCmd(g *globals) *cobra.Command {
