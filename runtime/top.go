@@ -118,8 +118,7 @@ func parsePS(out []byte, pids []int) (*ProcessList, error) {
 	lines := strings.Split(string(out), "\n")
 	list := &ProcessList{Titles: fieldsASCII(lines[0]), Processes: [][]string{}}
 	pidIndex := slices.Index(list.Titles, "PID")
-	if pidIndex < 0 {
-		//lint:ignore ST1005 Docker's message, word for word: scripts match it
+	if pidIndex < 0 { // Docker's words, capital and all: scripts match them
 		return nil, errdefs.Errorf(errdefs.ErrInvalidArgument, "Couldn't find PID field in ps output")
 	}
 	keep := false // the last row with a pid was the container's
