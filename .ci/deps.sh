@@ -2,7 +2,7 @@
 # Installs what building and testing berth needs (Debian, as root). Cheap
 # when everything is there already: it checks before it calls apt-get.
 set -euo pipefail
-pkgs=(busybox-static libseccomp-dev runc iptables nftables iproute2 dnsperf debootstrap)
+pkgs=(busybox-static libseccomp-dev runc iptables nftables iproute2 procps dnsperf debootstrap)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

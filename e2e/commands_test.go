@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,9 +93,8 @@ func TestPsFilterAndFormat(t *testing.T) {
 	if out := e.must("container", "ps", "--format", "{{.Names}}"); out != "a2\n" {
 		t.Errorf("after rename: %q", out)
 	}
-	if out := e.must("container", "top", "a2"); !strings.Contains(out, "sleep 600") {
-		t.Errorf("top: %q", out)
-	}
+	checkTop(t, e, "a2")
+	checkPsSize(t, e)
 	if out := e.must("container", "stats", "--no-stream", "a2"); !strings.Contains(out, "a2") || !strings.Contains(out, "MEM USAGE") {
 		t.Errorf("stats: %q", out)
 	}
@@ -105,6 +108,59 @@ func TestPsFilterAndFormat(t *testing.T) {
 	}
 	if out := e.must("container", "ps", "-aq"); out != "" {
 		t.Errorf("after prune: %q", out)
+	}
+}
+
+// topTitles are ps -ef's columns, which top prints like Docker's.
+var topTitles = []string{"UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"}
+
+// checkTop: top shows ps -ef's columns and the container's sleep 600 (as
+// root, with a user name), ps options pass through, and options without a
+// PID column fail as Docker's do.
+func checkTop(t *testing.T, e *env, name string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(e.must("container", "top", name)), "\n")
+	if len(lines) != 2 || !slices.Equal(strings.Fields(lines[0]), topTitles) ||
+		!regexp.MustCompile(`^root\s+\d+\s+\d+\s+\d+\s+\S+\s+\S+\s+\d\d:\d\d:\d\d\s+sleep 600$`).MatchString(lines[1]) {
+		t.Errorf("top: want the %v header and one row root ... sleep 600:\n%s", topTitles, strings.Join(lines, "\n"))
+	}
+	if out := e.must("container", "top", name, "-o", "pid,args"); !regexp.MustCompile(`^\s*PID\s+COMMAND\n\s*\d+\s+sleep 600\n$`).MatchString(out) {
+		t.Errorf("top -o pid,args:\n%s", out)
+	}
+	if r := e.run("container", "top", name, "-o", "args"); r.Code == 0 || !strings.Contains(r.Stderr, "Couldn't find PID field in ps output") {
+		t.Errorf("top -o args (no PID column): %s", r)
+	}
+}
+
+// checkPsSize: ps -s adds Docker's SIZE column for a container that wrote
+// 300 kB: its writable layer, and the image's size added as "virtual".
+// Without -s there is no column; {{.Size}} computes it anyway.
+func checkPsSize(t *testing.T, e *env) {
+	t.Helper()
+	e.must("container", "run", "--name", "fat", "busybox", "sh", "-c", "head -c 307200 /dev/zero > /fat")
+	if out := e.must("container", "ps", "-a"); strings.Contains(out, "SIZE") {
+		t.Errorf("ps without -s has a SIZE column:\n%s", out)
+	}
+	table := e.must("container", "ps", "-a", "-s", "--filter", "name=fat")
+	m := regexp.MustCompile(`(?m)NAMES\s+SIZE\n.*\sfat\s+((\d+)kB \(virtual [\d.]+MB\))\n$`).FindStringSubmatch(table)
+	if m == nil {
+		t.Fatalf("ps -s: want NAMES then SIZE \"NkB (virtual N.NNMB)\":\n%s", table)
+	}
+	if kb, _ := strconv.Atoi(m[2]); kb < 300 || kb >= 400 {
+		t.Errorf("ps -s: writable layer %s, want 300kB to 400kB", m[1])
+	}
+	if out := e.must("container", "ps", "-a", "--filter", "name=fat", "--format", "{{.Size}}"); out != m[1]+"\n" {
+		t.Errorf("ps --format {{.Size}}: %q, want %q as in the table", out, m[1])
+	}
+	if out := e.must("container", "ps", "-a", "-s", "--filter", "name=fat", "--format", "json"); !strings.Contains(out, `"Size":"`+m[1]+`"`) {
+		t.Errorf("ps -s --format json: %s", out)
+	}
+	// virtual is exactly the writable layer plus the image
+	var rw, root, img int64
+	fmt.Sscan(e.must("container", "inspect", "-s", "-f", "{{.SizeRw}} {{.SizeRootFs}}", "fat"), &rw, &root)
+	fmt.Sscan(e.must("image", "inspect", "-f", "{{.Size}}", "busybox"), &img)
+	if rw < 300_000 || rw >= 400_000 || img == 0 || root != rw+img {
+		t.Errorf("inspect -s: SizeRw %d, SizeRootFs %d; image %d", rw, root, img)
 	}
 }
 

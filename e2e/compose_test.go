@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,6 +96,11 @@ func TestComposeUpOrderRecreateDown(t *testing.T) {
 	}
 	if out := e.must("--project-directory", dir, "ps", "--services"); out != "db\nweb\n" {
 		t.Errorf("ps --services: %q", out)
+	}
+	top := strings.Split(e.must("--project-directory", dir, "top", "web"), "\n")
+	if len(top) < 4 || top[0] != "corder-web-1" || !slices.Equal(strings.Fields(top[1]), topTitles) ||
+		!strings.HasSuffix(strings.Join(top[2:], "\n"), "sleep 3600\n\n") {
+		t.Errorf("top web: want the name, the %v header, then the processes down to sleep 3600:\n%s", topTitles, strings.Join(top, "\n"))
 	}
 	e.must(append(p, "down", "-v")...)
 	if out := e.must("container", "ps", "-aq"); out != "" {

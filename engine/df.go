@@ -76,6 +76,27 @@ func (e *Engine) DiskUsage(ctx context.Context) ([]Usage, error) {
 	return []Usage{img, ctr, vol, {Type: "Build Cache"}}, nil
 }
 
+// Sizes sets each container's SizeRw (the bytes in its writable layer) and
+// SizeRootFs (SizeRw plus its image's), as `ps -s` and `inspect -s` show
+// them. It walks every writable layer, so it runs only when the user asks
+// for sizes.
+func (e *Engine) Sizes(ctx context.Context, list []*Details) error {
+	imgs, err := e.Images.List(ctx)
+	if err != nil {
+		return err
+	}
+	imageSize := make(map[string]int64, len(imgs))
+	for _, i := range imgs {
+		imageSize[i.ID] = i.Size
+	}
+	for _, d := range list {
+		rw := dirSize(ctx, e.Runtime.UpperDir(d.ID))
+		root := rw + imageSize[d.Image]
+		d.SizeRw, d.SizeRootFs = &rw, &root
+	}
+	return ctx.Err()
+}
+
 // dirSize is the bytes of file content below dir: what it could count (0
 // for a missing dir; a writable layer being removed meanwhile is fine).
 func dirSize(ctx context.Context, dir string) int64 {

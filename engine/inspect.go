@@ -21,6 +21,8 @@ type Details struct {
 	Driver          string
 	Platform        string
 	HostConfig      HostConfigDetails
+	SizeRw          *int64 `json:",omitempty"` // writable layer bytes, when asked (ps -s, inspect -s)
+	SizeRootFs      *int64 `json:",omitempty"` // SizeRw plus the image's bytes, when asked
 	Mounts          []MountDetails
 	Config          ConfigDetails
 	NetworkSettings NetworkSettings

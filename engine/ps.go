@@ -25,10 +25,19 @@ type PsOptions struct {
 	NoTrunc bool
 	Filters []string // key=value
 	Format  string   // "", "table ...", "json" or a template
+	// Size (-s) adds the SIZE column to the default table. Ps prints the
+	// sizes it finds in Details (Engine.Sizes computes them; "0B" without).
+	Size bool
 }
 
 // DefaultPsFormat is Docker's ps table.
 const DefaultPsFormat = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+
+// PsFormatUsesSize reports whether a --format template shows .Size: Docker's
+// CLI then computes sizes without -s (unless -q or an explicit --size=false).
+func PsFormatUsesSize(format string) bool {
+	return format != "json" && strings.Contains(format, ".Size")
+}
 
 var psHeaders = map[string]string{
 	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
@@ -54,6 +63,9 @@ func Ps(w io.Writer, list []*Details, o PsOptions, now time.Time) error {
 		tmpl = "{{.ID}}"
 	case tmpl == "" || tmpl == "table":
 		tmpl = DefaultPsFormat
+		if o.Size {
+			tmpl += "\t{{.Size}}"
+		}
 	}
 	if tmpl == "json" {
 		for _, r := range rows {
@@ -394,8 +406,27 @@ func (r psRow) LocalVolumes() string {
 	return strconv.Itoa(n)
 }
 
-// Size is not computed by berth's ps.
-func (r psRow) Size() string { return "0B" }
+// Size is the SIZE column as Docker prints it: the writable layer's bytes
+// and, when known, the virtual size (plus the image's): "307kB (virtual
+// 4.26MB)". It is "0B" when sizes were not computed.
+func (r psRow) Size() string { return sizeText(r.d.SizeRw, r.d.SizeRootFs) }
+
+// sizeText is Docker's container size text for a writable layer of rw bytes
+// and a root filesystem (writable layer plus image) of rootFs bytes; nil
+// counts as 0, and the virtual part is left out when rootFs is 0.
+func sizeText(rw, rootFs *int64) string {
+	var n, v int64
+	if rw != nil {
+		n = *rw
+	}
+	if rootFs != nil {
+		v = *rootFs
+	}
+	if v > 0 {
+		return fmt.Sprintf("%s (virtual %s)", format.Size(n), format.Size(v))
+	}
+	return format.Size(n)
+}
 
 func (r psRow) jsonMap() map[string]string {
 	return map[string]string{

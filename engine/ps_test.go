@@ -82,6 +82,59 @@ old       Exited (137) 5 seconds ago   back
 	}
 }
 
+func TestPsSize(t *testing.T) {
+	withSizes := func() []*Details {
+		list := sampleContainers()
+		rw, root := int64(307_200), int64(307_200+3_950_000)
+		list[1].SizeRw, list[1].SizeRootFs = &rw, &root // web
+		return list
+	}
+	tests := []struct {
+		name string
+		list []*Details
+		o    PsOptions
+		want string
+	}{
+		{"default table gets SIZE after NAMES", withSizes(), PsOptions{Size: true}, `CONTAINER ID   IMAGE     COMMAND                  CREATED          STATUS                   PORTS                                NAMES     SIZE
+0123456789ab   busybox   "httpd -f -p 8080 -h…"   10 minutes ago   Up 2 minutes (healthy)   443/tcp, 127.0.0.1:18080->8080/tcp   web       307kB (virtual 4.26MB)
+`},
+		{"plain table too", withSizes(), PsOptions{Size: true, Format: "table"}, "SIZE\n"},
+		{"template", withSizes(), PsOptions{Format: "{{.Names}}: {{.Size}}"}, "web: 307kB (virtual 4.26MB)\n"},
+		{"json", withSizes(), PsOptions{Format: "json", Size: true}, `"Size":"307kB (virtual 4.26MB)"`},
+		{"not computed", sampleContainers(), PsOptions{Format: "{{.Size}}"}, "0B\n"},
+		{"no virtual without rootfs", func() []*Details {
+			l := sampleContainers()
+			rw := int64(0)
+			l[1].SizeRw = &rw
+			return l
+		}(), PsOptions{Format: "{{.Size}}"}, "0B\n"},
+		{"quiet ignores -s", withSizes(), PsOptions{Size: true, Quiet: true}, "0123456789ab\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Ps(&b, tt.list, tt.o, now); err != nil {
+				t.Fatal(err)
+			}
+			exact := tt.o.Format != "json" && tt.o.Format != "table"
+			if exact && b.String() != tt.want || !exact && !strings.Contains(b.String(), tt.want) {
+				t.Errorf("got\n%s\nwant\n%s", b.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestPsFormatUsesSize(t *testing.T) {
+	for format, want := range map[string]bool{
+		"": false, "table": false, "json": false, "{{.Names}}": false,
+		"{{.Size}}": true, "table {{.Names}}\t{{.Size}}": true, "{{ .Size }}": true,
+	} {
+		if got := PsFormatUsesSize(format); got != want {
+			t.Errorf("PsFormatUsesSize(%q) = %v, want %v", format, got, want)
+		}
+	}
+}
+
 func TestStatusText(t *testing.T) {
 	tests := []struct {
 		name string

@@ -35,12 +35,12 @@ func serviceContainer(ctx context.Context, env *projectEnv, service string, inde
 func newComposeTopCmd(g *globals) *cobra.Command {
 	return newComposeEachCmd(g, "top [SERVICE...]", "Display the running processes", false, nil,
 		func(ctx context.Context, c *cobra.Command, e *engine.Engine, ct compose.ObservedContainer) error {
-			pids, err := e.Runtime.Top(ctx, ct.ID)
+			list, err := e.Runtime.Processes(ctx, ct.ID, nil)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(c.OutOrStdout(), ct.Name)
-			if err := writeTop(c.OutOrStdout(), pids); err != nil {
+			if err := writeTop(c.OutOrStdout(), list); err != nil {
 				return err
 			}
 			fmt.Fprintln(c.OutOrStdout())

@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/engine"
 	"github.com/berth/berth/image"
 	"github.com/berth/berth/internal/format"
+	"github.com/berth/berth/runtime"
 )
 
 func newContainerCpCmd(g *globals) *cobra.Command {
@@ -112,31 +113,14 @@ func newContainerCommitCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// writeTop prints the container's processes from /proc.
-func writeTop(w io.Writer, pids []int) error {
-	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
-	fmt.Fprintln(tw, "UID\tPID\tPPID\tCMD")
-	for _, pid := range pids {
-		uid, ppid, cmdline := procInfo(pid)
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", uid, pid, ppid, cmdline)
+// writeTop prints a process list as `docker top` does.
+func writeTop(w io.Writer, list *runtime.ProcessList) error {
+	tw := tabwriter.NewWriter(w, 20, 1, 3, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(list.Titles, "\t"))
+	for _, p := range list.Processes {
+		fmt.Fprintln(tw, strings.Join(p, "\t"))
 	}
 	return tw.Flush()
-}
-
-func procInfo(pid int) (uid, ppid, cmdline string) {
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(status), "\n") {
-		f := strings.Fields(l)
-		if len(f) >= 2 && f[0] == "Uid:" {
-			uid = f[1]
-		}
-		if len(f) >= 2 && f[0] == "PPid:" {
-			ppid = f[1]
-		}
-	}
-	raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	cmdline = strings.TrimSpace(strings.ReplaceAll(string(raw), "\x00", " "))
-	return uid, ppid, cmdline
 }
 
 // runStats prints CPU, memory and pids per container; without --no-stream

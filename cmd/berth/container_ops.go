@@ -87,9 +87,20 @@ func newContainerPsCmd(g *globals) *cobra.Command {
 			if latest {
 				o.Last = 1
 			}
+			if !cmd.Flags().Changed("size") {
+				o.Size = engine.PsFormatUsesSize(o.Format)
+			}
 			list, err := e.List(ctx)
 			if err != nil {
 				return err
+			}
+			if o.Size && !o.Quiet { // only the rows shown: sizes walk each writable layer
+				if list, err = engine.FilterPs(list, o); err != nil {
+					return err
+				}
+				if err := e.Sizes(ctx, list); err != nil {
+					return err
+				}
 			}
 			return engine.Ps(cmd.OutOrStdout(), list, o, time.Now())
 		})
@@ -101,7 +112,7 @@ func newContainerPsCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.NoTrunc, "no-trunc", false, "don't truncate output")
 	f.StringArrayVar(&o.Filters, "filter", nil, "filter output based on conditions provided")
 	f.StringVar(&o.Format, "format", "", "format output using a custom template: 'table', 'table TEMPLATE', 'json' or 'TEMPLATE'")
-	f.BoolP("size", "s", false, "display total file sizes (not computed by berth)")
+	f.BoolVarP(&o.Size, "size", "s", false, "display total file sizes")
 	c.Aliases = []string{"ls", "list"}
 	return c
 }
@@ -216,9 +227,10 @@ func newContainerExecCmd(g *globals) *cobra.Command {
 
 func newContainerInspectCmd(g *globals) *cobra.Command {
 	var tmpl string
+	var size bool
 	c := engineCmd(g, "inspect [OPTIONS] CONTAINER [CONTAINER...]", "Display detailed information on one or more containers", cobra.MinimumNArgs(1),
 		func(ctx context.Context, cmd *cobra.Command, e *engine.Engine, args []string) error {
-			var docs []any
+			var found []*engine.Details
 			var missing []string
 			for _, r := range args {
 				d, err := e.Inspect(ctx, r)
@@ -226,9 +238,14 @@ func newContainerInspectCmd(g *globals) *cobra.Command {
 					missing = append(missing, err.Error())
 					continue
 				}
-				docs = append(docs, d)
+				found = append(found, d)
 			}
-			if err := format.Inspect(cmd.OutOrStdout(), tmpl, docs); err != nil {
+			if size {
+				if err := e.Sizes(ctx, found); err != nil {
+					return err
+				}
+			}
+			if err := format.Inspect(cmd.OutOrStdout(), tmpl, format.Values(found)); err != nil {
 				return err
 			}
 			if len(missing) > 0 {
@@ -237,19 +254,21 @@ func newContainerInspectCmd(g *globals) *cobra.Command {
 			return nil
 		})
 	c.Flags().StringVarP(&tmpl, "format", "f", "", "format output using a custom template or json")
-	c.Flags().BoolP("size", "s", false, "display total file sizes (not computed by berth)")
+	c.Flags().BoolVarP(&size, "size", "s", false, "display total file sizes (SizeRw, SizeRootFs)")
 	return c
 }
 
 func newContainerTopCmd(g *globals) *cobra.Command {
-	return engineCmd(g, "top CONTAINER", "Display the running processes of a container", cobra.MinimumNArgs(1),
+	c := engineCmd(g, "top CONTAINER [ps OPTIONS]", "Display the running processes of a container", cobra.MinimumNArgs(1),
 		func(ctx context.Context, cmd *cobra.Command, e *engine.Engine, args []string) error {
-			pids, err := e.Runtime.Top(ctx, args[0])
+			list, err := e.Runtime.Processes(ctx, args[0], args[1:])
 			if err != nil {
 				return err
 			}
-			return writeTop(cmd.OutOrStdout(), pids)
+			return writeTop(cmd.OutOrStdout(), list)
 		})
+	c.Flags().SetInterspersed(false) // ps's options are ps's: top CONTAINER -o pid,args
+	return c
 }
 
 func newContainerWaitCmd(g *globals) *cobra.Command {

@@ -281,9 +281,6 @@ func imgSince(t, now time.Time) string {
 	return units.HumanDuration(now.Sub(t)) + " ago"
 }
 
-// imgSize is Docker's human size: "4.26MB".
-func imgSize(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
-
 // imgRows makes one row per name of each image (one "<none>" row for an
 // image without names), keeping those match accepts.
 func imgRows(imgs []*image.Image, noTrunc bool, now time.Time, match image.Filter) []imgRow {
@@ -303,7 +300,7 @@ func imgRows(imgs []*image.Image, noTrunc bool, now time.Time, match image.Filte
 			}
 			rows = append(rows, imgRow{Repository: repo, Tag: tag, ID: imgShortID(img.ID, noTrunc), Digest: "<none>",
 				CreatedSince: imgSince(img.Created, now), CreatedAt: img.Created.Format("2006-01-02 15:04:05 -0700 MST"),
-				Size: imgSize(img.Size), Containers: "N/A", labels: img.Config.Labels})
+				Size: format.Size(img.Size), Containers: "N/A", labels: img.Config.Labels})
 		}
 	}
 	return rows
@@ -421,7 +418,7 @@ func imgHistoryRows(img *image.Image, noTrunc bool, now time.Time) []imgHistoryR
 			by = string([]rune(by)[:44]) + "…"
 		}
 		rows = append(rows, imgHistoryRow{ID: id, CreatedSince: imgSince(h.Created, now), CreatedAt: h.Created.Format(time.RFC3339),
-			CreatedBy: by, Size: imgSize(h.Size), Comment: h.Comment})
+			CreatedBy: by, Size: format.Size(h.Size), Comment: h.Comment})
 	}
 	return rows
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/engine"
@@ -44,19 +43,17 @@ func usageValues(rows []engine.Usage) []any {
 	out := make([]any, len(rows))
 	for i, r := range rows {
 		out[i] = map[string]any{"Type": r.Type, "TotalCount": r.Total, "Active": r.Active,
-			"Size": humanSize(r.Size), "Reclaimable": reclaimable(r)}
+			"Size": format.Size(r.Size), "Reclaimable": reclaimable(r)}
 	}
 	return out
 }
-
-func humanSize(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
 
 func reclaimable(r engine.Usage) string {
 	pct := 0
 	if r.Size > 0 {
 		pct = int(r.Reclaimable * 100 / r.Size)
 	}
-	return fmt.Sprintf("%s (%d%%)", humanSize(r.Reclaimable), pct)
+	return fmt.Sprintf("%s (%d%%)", format.Size(r.Reclaimable), pct)
 }
 
 func newSystemPruneCmd(g *globals) *cobra.Command {
@@ -113,5 +110,5 @@ func printPruneReport(w io.Writer, r engine.PruneReport) {
 	section("Deleted Networks:", r.Networks)
 	section("Deleted Volumes:", r.Volumes)
 	section("Deleted Images:", r.Images)
-	fmt.Fprintf(w, "Total reclaimed space: %s\n", humanSize(r.Reclaimed))
+	fmt.Fprintf(w, "Total reclaimed space: %s\n", format.Size(r.Reclaimed))
 }
