@@ -90,6 +90,9 @@ func (mon *monitor) handover(pid int, wg *sync.WaitGroup, ls *loopState) {
 	}
 	fmt.Fprintf(os.Stderr, "monitor: hand over to %s: %v\n", mon.idle[0], err)
 	mon.idle = nil // stay: serve everything here from now on
+	for _, fd := range handedFDs(h) {
+		unix.CloseOnExec(fd) // the exit hook must not inherit the monitor lock
+	}
 	if attachFDs {
 		mon.attach.Resume()
 	}
@@ -145,6 +148,15 @@ func (mon *monitor) handoverFiles(h *conmon.Handover, attached *bool) error {
 		}
 	}
 	return nil
+}
+
+// handedFDs lists the descriptors h hands over.
+func handedFDs(h *conmon.Handover) []int {
+	fds := append([]int{h.Lock, h.Log, h.Stdout, h.Stderr, h.Console, h.Stdin, h.Attach}, h.Clients...)
+	for _, p := range h.Ports {
+		fds = append(fds, p.FD)
+	}
+	return slices.DeleteFunc(fds, func(fd int) bool { return fd <= 0 })
 }
 
 // healthPlan is the healthcheck schedule for the idle monitor (nil: none).
