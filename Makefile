@@ -16,15 +16,19 @@ all: build
 deps:
 	@.ci/deps.sh
 
-# bin/berth-monitor is the small per-container monitor (and libcontainer
-# init) berth uses when it sits next to it; without it berth serves itself.
+# bin/berth-monitor is the per-container monitor (and libcontainer init)
+# berth uses when it sits next to it; without it berth serves itself. Once
+# a container runs, its monitor execs bin/berth-monitor-idle (when it sits
+# next to the monitor), a far smaller binary, for as long as it runs.
 build:
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/berth
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)-monitor ./cmd/berth-monitor
+	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)-monitor-idle ./cmd/berth-monitor-idle
 
 install: build
 	install -m 0755 $(BIN) $(PREFIX)/bin/berth
 	install -m 0755 $(BIN)-monitor $(PREFIX)/bin/berth-monitor
+	install -m 0755 $(BIN)-monitor-idle $(PREFIX)/bin/berth-monitor-idle
 
 # Unit tests run anywhere; integration and e2e tests need root and skip
 # without it. BERTH_BIN points the e2e tests at the binary just built.

@@ -40,8 +40,9 @@ func berthBin(t *testing.T) string {
 		}
 		binPath = filepath.Join(dir, "berth")
 		// berth-monitor sits next to berth, as `make build` puts it, so the
-		// monitors, libcontainer's init and --init run from it.
-		for _, name := range []string{"berth", "berth-monitor"} {
+		// monitors, libcontainer's init and --init run from it, and each
+		// running container's monitor execs berth-monitor-idle.
+		for _, name := range []string{"berth", "berth-monitor", "berth-monitor-idle"} {
 			cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", "-extldflags -static",
 				"-o", filepath.Join(dir, name), "github.com/berth/berth/cmd/"+name)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=1")

@@ -144,3 +144,34 @@ func TestLogsFollow(t *testing.T) {
 		t.Errorf("logs --since/--until a day in 2000: %s", r)
 	}
 }
+
+// TestMonitorHandover: once a container runs, its monitor execs the small
+// berth-monitor-idle in the same process, and execs back into berth-monitor
+// when the container exits. Stdin through attach, the log, the restart
+// policy and a second hand-over after the restart all carry on, in one pid.
+func TestMonitorHandover(t *testing.T) {
+	e := newEnv(t)
+	id := strings.TrimSpace(e.must("container", "run", "-d", "-i", "--name", "h", "--restart", "on-failure:1",
+		"busybox", "sh", "-c", "echo start; read x; echo got $x; exit 3"))
+	mon := monitorPid(t, e.root, id)
+	idle := func() bool {
+		exe, _ := os.Readlink("/proc/" + strconv.Itoa(mon) + "/exe")
+		return filepath.Base(exe) == "berth-monitor-idle"
+	}
+	e.waitFor("the monitor to exec berth-monitor-idle", 20*time.Second, idle)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e.runCtx(ctx, []byte("hello\n"), "container", "attach", "h")
+	e.waitFor("the restart", 20*time.Second, func() bool { return e.inspect("h", "{{.RestartCount}}") == "1" })
+	e.waitFor("the restarted container's monitor to exec berth-monitor-idle again", 20*time.Second, idle)
+	if got := monitorPid(t, e.root, id); got != mon {
+		t.Errorf("monitor pid %d after the restart, want %d (the same process)", got, mon)
+	}
+	e.must("container", "stop", "-t", "1", "h")
+	if logs := e.must("container", "logs", "h"); logs != "start\ngot hello\nstart\n" {
+		t.Errorf("logs = %q, want %q", logs, "start\ngot hello\nstart\n")
+	}
+	if got := e.inspect("h", "{{.State.Status}} {{.RestartCount}}"); got != "exited 1" {
+		t.Errorf("state = %q, want \"exited 1\"", got)
+	}
+}

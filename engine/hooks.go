@@ -8,6 +8,7 @@ import (
 
 	"github.com/berth/berth/internal/atomicfile"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/portproxy"
 	"github.com/berth/berth/network"
 	"github.com/berth/berth/runtime"
 )
@@ -15,7 +16,8 @@ import (
 // MonitorHooks are the hooks `berth __monitor` passes to runtime.RunMonitor:
 // before each start the container's published ports are bound (a port in
 // use fails that start with an error naming it) and proxied to its address
-// until the container stopped for good.
+// until the container stopped for good. The hook only binds: the monitor
+// serves the sockets (runtime's portServer) wherever it runs.
 func (e *Engine) MonitorHooks() runtime.MonitorHooks {
 	return runtime.MonitorHooks{BeforeStart: e.beforeStart}
 }
@@ -42,7 +44,7 @@ func (e *Engine) beforeStart(ctx context.Context, c *runtime.Container) (io.Clos
 	for i, p := range d.Ports {
 		pms[i] = network.PortMapping(p)
 	}
-	closer, bound, err := network.PublishPorts(ctx, pms, target)
+	proxy, bound, err := network.BindPorts(ctx, pms, target)
 	if err != nil {
 		return nil, fmt.Errorf("publish ports: %w", err) // the runtime names the container
 	}
@@ -54,19 +56,20 @@ func (e *Engine) beforeStart(ctx context.Context, c *runtime.Container) (io.Clos
 		}
 	}
 	if err := atomicfile.WriteJSON(e.portsFile(c.ID), ps, 0o644); err != nil {
-		closer.Close()
+		proxy.Close()
 		return nil, err
 	}
-	return portsCloser{closer, e.portsFile(c.ID)}, nil
+	return portsCloser{proxy, e.portsFile(c.ID)}, nil
 }
 
-// portsCloser stops proxying and forgets the published ports.
+// portsCloser stops proxying and forgets the published ports; the
+// proxy's Serve and Files reach the runtime through it.
 type portsCloser struct {
-	io.Closer
+	*portproxy.Proxy
 	file string
 }
 
 func (p portsCloser) Close() error {
 	os.Remove(p.file)
-	return p.Closer.Close()
+	return p.Proxy.Close()
 }

@@ -7,31 +7,11 @@ import (
 	"io"
 	"net"
 	"strconv"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/portproxy"
 )
-
-// udpIdle is how long a UDP flow without replies is kept.
-const udpIdle = 90 * time.Second
-
-// proxy is the userland port proxy of one container. It runs inside the
-// container's monitor, so it stays lean: two goroutines per TCP connection
-// copying with io.Copy between *net.TCPConn (splice on Linux, no buffers of
-// its own), and one buffer per UDP flow.
-type proxy struct {
-	target net.IP
-	wg     sync.WaitGroup
-	ctx    context.Context // cancelled by Close: ends pending dials
-	cancel context.CancelFunc
-
-	mu        sync.Mutex
-	closed    bool
-	listeners []io.Closer
-	conns     map[io.Closer]struct{}
-}
 
 // PublishPorts binds every host socket of ports now, then proxies TCP
 // connections and UDP datagrams to targetIP:ContainerPort until the
@@ -39,44 +19,39 @@ type proxy struct {
 // ErrConflict naming it, and nothing stays bound. The returned mappings
 // carry the ports actually bound (ephemeral ones filled in).
 func PublishPorts(ctx context.Context, ports []PortMapping, targetIP string) (io.Closer, []PortMapping, error) {
+	p, out, err := BindPorts(ctx, ports, targetIP)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Serve()
+	return p, out, nil
+}
+
+// BindPorts is PublishPorts without the serving: the returned proxy holds
+// the bound sockets and proxies from its Serve (the monitor serves them,
+// possibly after handing them to its small steady-state binary).
+func BindPorts(ctx context.Context, ports []PortMapping, targetIP string) (*portproxy.Proxy, []PortMapping, error) {
 	target := net.ParseIP(targetIP)
 	if target == nil {
 		return nil, nil, fmt.Errorf("publish ports: target %q is not an IP address: %w", targetIP, errdefs.ErrInvalidArgument)
 	}
-	p := &proxy{target: target, conns: map[io.Closer]struct{}{}}
-	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	out := make([]PortMapping, 0, len(ports))
-	type bound struct {
-		l    io.Closer
-		port int
-	}
-	var all []bound
+	var all []portproxy.Port
 	for _, m := range ports {
 		ls, port, err := bindMapping(ctx, m)
 		if err != nil {
 			for _, b := range all {
-				b.l.Close()
+				b.L.Close()
 			}
-			p.cancel()
 			return nil, nil, err
 		}
 		for _, l := range ls {
-			all = append(all, bound{l, m.ContainerPort})
+			all = append(all, portproxy.Port{L: l, Target: target, Port: m.ContainerPort})
 		}
 		m.HostPort = port
 		out = append(out, m)
 	}
-	for _, b := range all {
-		p.listeners = append(p.listeners, b.l)
-		p.wg.Add(1)
-		switch l := b.l.(type) {
-		case *net.TCPListener:
-			go p.acceptTCP(l, b.port)
-		case *net.UDPConn:
-			go p.serveUDP(l, b.port)
-		}
-	}
-	return p, out, nil
+	return portproxy.New(all), out, nil
 }
 
 // bindMapping binds the host sockets of one mapping and returns them with
@@ -134,94 +109,4 @@ func localPort(l io.Closer) int {
 		return l.LocalAddr().(*net.UDPAddr).Port
 	}
 	return 0
-}
-
-// Close stops the proxy: listeners and every proxied connection close.
-func (p *proxy) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil
-	}
-	p.closed = true
-	p.cancel()
-	for _, l := range p.listeners {
-		l.Close()
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-	return nil
-}
-
-// track registers c so Close can end it; false when already closed.
-func (p *proxy) track(c io.Closer) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *proxy) untrack(c io.Closer) {
-	p.mu.Lock()
-	delete(p.conns, c)
-	p.mu.Unlock()
-	c.Close()
-}
-
-func (p *proxy) isClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
-}
-
-func (p *proxy) acceptTCP(l *net.TCPListener, port int) {
-	defer p.wg.Done()
-	target := &net.TCPAddr{IP: p.target, Port: port}
-	for {
-		c, err := l.AcceptTCP()
-		if err != nil {
-			if p.isClosed() || errors.Is(err, net.ErrClosed) {
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // e.g. EMFILE: back off
-			continue
-		}
-		p.wg.Add(1)
-		go p.serveTCP(c, target)
-	}
-}
-
-func (p *proxy) serveTCP(c *net.TCPConn, target *net.TCPAddr) {
-	defer p.wg.Done()
-	if !p.track(c) {
-		c.Close()
-		return
-	}
-	defer p.untrack(c)
-	d := net.Dialer{Timeout: 5 * time.Second}
-	bc, err := d.DialContext(p.ctx, "tcp", target.String())
-	if err != nil {
-		return
-	}
-	b := bc.(*net.TCPConn)
-	if !p.track(b) {
-		b.Close()
-		return
-	}
-	defer p.untrack(b)
-	done := make(chan struct{})
-	go func() {
-		io.Copy(b, c) // splice
-		b.CloseWrite()
-		close(done)
-	}()
-	io.Copy(c, b)
-	c.CloseWrite()
-	<-done
 }

@@ -3,7 +3,9 @@
 // small monitor process per container that is the parent of the container's
 // init (logs, exit code, restart policy, healthcheck, attach socket), and
 // implements the single-container operations (create, start, stop, kill,
-// remove, wait, exec, attach, logs, top, stats, pause).
+// remove, wait, exec, attach, logs, top, stats, pause). While the container
+// runs, the monitor process runs the small berth-monitor-idle binary in its
+// place and execs back when the container exits (handover.go).
 //
 // Layout: <Root>/<id>/ holds config.json (Spec), state.json (State), the
 // json-file log <id>-json.log, and the overlay upper/ and work/ dirs;

@@ -3,9 +3,11 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
+	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,6 +37,29 @@ func healthArgs(test []string) []string {
 	return test
 }
 
+// schedule is a healthcheck's timing with Docker's defaults applied.
+type schedule struct {
+	interval, timeout, startInterval time.Duration
+	retries                          int
+}
+
+func healthSchedule(h *Health) schedule {
+	s := schedule{h.Interval, h.Timeout, h.StartInterval, h.Retries}
+	if s.interval <= 0 {
+		s.interval = defaultHealthInterval
+	}
+	if s.timeout <= 0 {
+		s.timeout = defaultHealthTimeout
+	}
+	if s.retries <= 0 {
+		s.retries = defaultHealthRetries
+	}
+	if s.startInterval <= 0 {
+		s.startInterval = defaultStartInterval
+	}
+	return s
+}
+
 // healthLoop runs the healthcheck until ctx is done, recording results in
 // the state. done is closed when it returns.
 func (mon *monitor) healthLoop(ctx context.Context, done chan<- struct{}) {
@@ -43,58 +68,78 @@ func (mon *monitor) healthLoop(ctx context.Context, done chan<- struct{}) {
 	if h == nil || isHealthNone(h) || len(healthArgs(h.Test)) == 0 {
 		return
 	}
-	interval, timeout, retries, startInterval := h.Interval, h.Timeout, h.Retries, h.StartInterval
-	if interval <= 0 {
-		interval = defaultHealthInterval
-	}
-	if timeout <= 0 {
-		timeout = defaultHealthTimeout
-	}
-	if retries <= 0 {
-		retries = defaultHealthRetries
-	}
-	if startInterval <= 0 {
-		startInterval = defaultStartInterval
-	}
+	s := healthSchedule(h)
 	started := time.Now()
 	for {
 		inStart := time.Since(started) < h.StartPeriod
-		wait := interval
+		wait := s.interval
 		if inStart {
-			wait = min(startInterval, interval)
+			wait = min(s.startInterval, s.interval)
 		}
+		next := time.Now().Add(wait)
+		if prev := mon.healthNext.Load(); prev != 0 && time.Unix(0, prev).After(time.Now()) && time.Unix(0, prev).Before(next) {
+			next = time.Unix(0, prev) // resumed after a failed handover: keep the schedule
+		}
+		mon.healthNext.Store(next.UnixNano())
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(time.Until(next)):
 		}
-		res := mon.probe(ctx, healthArgs(h.Test), timeout)
+		res := probe(mon.c, mon.lc, mon.m.rootfsDir(mon.c.ID), healthArgs(h.Test), s.timeout)
 		if ctx.Err() != nil {
 			return
 		}
-		inStart = time.Since(started) < h.StartPeriod
-		mon.m.updateState(context.WithoutCancel(ctx), mon.c.ID, func(s *State) {
-			if s.Health == nil {
-				s.Health = &HealthState{Status: HealthStarting}
-			}
-			hs := s.Health
-			hs.Log = append(hs.Log, res)
-			if len(hs.Log) > healthLogEntries {
-				hs.Log = hs.Log[len(hs.Log)-healthLogEntries:]
-			}
-			switch {
-			case res.ExitCode == 0:
-				hs.Status, hs.FailingStreak = HealthHealthy, 0
-			case inStart && hs.Status == HealthStarting:
-				// failures during the start period do not count
-			default:
-				hs.FailingStreak++
-				if hs.FailingStreak >= retries {
-					hs.Status = HealthUnhealthy
-				}
-			}
-		})
+		mon.m.recordHealth(ctx, mon.c.ID, res, time.Since(started) < h.StartPeriod, s.retries)
 	}
+}
+
+// recordHealth adds a probe's result to the container's health state.
+func (m *Manager) recordHealth(ctx context.Context, id string, res HealthResult, inStart bool, retries int) {
+	m.updateState(context.WithoutCancel(ctx), id, func(s *State) {
+		if s.Health == nil {
+			s.Health = &HealthState{Status: HealthStarting}
+		}
+		hs := s.Health
+		hs.Log = append(hs.Log, res)
+		if len(hs.Log) > healthLogEntries {
+			hs.Log = hs.Log[len(hs.Log)-healthLogEntries:]
+		}
+		switch {
+		case res.ExitCode == 0:
+			hs.Status, hs.FailingStreak = HealthHealthy, 0
+		case inStart && hs.Status == HealthStarting:
+			// failures during the start period do not count
+		default:
+			hs.FailingStreak++
+			if hs.FailingStreak >= retries {
+				hs.Status = HealthUnhealthy
+			}
+		}
+	})
+}
+
+// RunHealthcheck runs one probe of container id's healthcheck and records
+// it: the body of "__health ID", which the idle monitor starts on its
+// schedule (it cannot exec into a container itself). A container that is
+// not running is left alone.
+func RunHealthcheck(ctx context.Context, m *Manager, id string) error {
+	c, err := m.load(id)
+	if err != nil {
+		return err
+	}
+	h := c.Spec.Health
+	if !c.State.Running() || h == nil || isHealthNone(h) || len(healthArgs(h.Test)) == 0 {
+		return nil
+	}
+	lc, err := libcontainer.Load(m.opts.LibcontainerRoot, id)
+	if err != nil {
+		return fmt.Errorf("container %s: healthcheck: %w", id, err)
+	}
+	s := healthSchedule(h)
+	res := probe(c, lc, m.rootfsDir(id), healthArgs(h.Test), s.timeout)
+	m.recordHealth(ctx, id, res, time.Since(c.State.StartedAt) < h.StartPeriod, s.retries)
+	return nil
 }
 
 // limitedBuffer keeps the first healthOutputMax bytes written to it.
@@ -113,17 +158,20 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 // probe runs one healthcheck command in the container.
-func (mon *monitor) probe(ctx context.Context, args []string, timeout time.Duration) HealthResult {
+func probe(c *Container, lc *libcontainer.Container, rootfs string, args []string, timeout time.Duration) HealthResult {
 	res := HealthResult{Start: time.Now().UTC(), ExitCode: -1}
-	c := mon.c
-	p, err := newProcess(c, mon.m.rootfsDir(c.ID), args, c.Spec.Process.Env, c.Spec.Process.Cwd, c.Spec.Process.User, false, false)
+	if lc == nil {
+		res.End, res.Output = time.Now().UTC(), "container is not running"
+		return res
+	}
+	p, err := newProcess(c, rootfs, args, c.Spec.Process.Env, c.Spec.Process.Cwd, c.Spec.Process.User, false, false)
 	if err != nil {
 		res.End, res.Output = time.Now().UTC(), err.Error()
 		return res
 	}
 	var out limitedBuffer
 	p.Stdout, p.Stderr = &out, &out
-	if err := mon.lc.Run(p); err != nil {
+	if err := lc.Run(p); err != nil {
 		res.End, res.Output = time.Now().UTC(), err.Error()
 		return res
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/berth/berth/internal/conmon"
 )
 
 // Logs writes the container's log to stdout and stderr, as its streams
@@ -37,7 +39,7 @@ func (m *Manager) Logs(ctx context.Context, ref string, opts LogOptions, stdout,
 		return err
 	}
 	defer f.Close()
-	out := func(e logEntry) error {
+	out := func(e conmon.LogEntry) error {
 		if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
 			return nil
 		}
@@ -74,14 +76,14 @@ func (m *Manager) Logs(ctx context.Context, ref string, opts LogOptions, stdout,
 
 // readEntries decodes complete entries from br until EOF; an incomplete last
 // line stays in *partial for the next call.
-func readEntries(br *bufio.Reader, partial *[]byte, out func(logEntry) error) error {
+func readEntries(br *bufio.Reader, partial *[]byte, out func(conmon.LogEntry) error) error {
 	for {
 		line, err := br.ReadBytes('\n')
 		*partial = append(*partial, line...)
 		if err != nil {
 			return nil
 		}
-		var e logEntry
+		var e conmon.LogEntry
 		if json.Unmarshal(*partial, &e) == nil {
 			if err := out(e); err != nil {
 				return err
@@ -92,7 +94,7 @@ func readEntries(br *bufio.Reader, partial *[]byte, out func(logEntry) error) er
 }
 
 // tailEntries writes the last n complete entries of br.
-func tailEntries(br *bufio.Reader, partial *[]byte, n int, out func(logEntry) error) error {
+func tailEntries(br *bufio.Reader, partial *[]byte, n int, out func(conmon.LogEntry) error) error {
 	var ring [][]byte
 	for {
 		line, err := br.ReadBytes('\n')
@@ -109,7 +111,7 @@ func tailEntries(br *bufio.Reader, partial *[]byte, n int, out func(logEntry) er
 		}
 	}
 	for _, l := range ring {
-		var e logEntry
+		var e conmon.LogEntry
 		if json.Unmarshal(l, &e) == nil {
 			if err := out(e); err != nil {
 				return err
@@ -134,7 +136,7 @@ func (m *Manager) logsDone(ctx context.Context, id string) (bool, error) {
 }
 
 // follow reads new entries as the monitor appends them.
-func (m *Manager) follow(ctx context.Context, id string, br *bufio.Reader, partial *[]byte, out func(logEntry) error) error {
+func (m *Manager) follow(ctx context.Context, id string, br *bufio.Reader, partial *[]byte, out func(conmon.LogEntry) error) error {
 	for {
 		done, err := m.logsDone(ctx, id)
 		if err != nil {

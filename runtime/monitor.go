@@ -10,13 +10,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth/berth/internal/conmon"
 	"github.com/berth/berth/internal/lockfile"
+	"github.com/berth/berth/internal/portproxy"
 )
 
 // monitor is the state of one monitor process.
@@ -25,20 +28,43 @@ type monitor struct {
 	c       *Container
 	hooks   MonitorHooks
 	rep     *reporter
-	log     *logWriter
-	attach  *attachServer
+	log     *conmon.Log
+	attach  *conmon.Server
 	lc      *libcontainer.Container
 	process *libcontainer.Process
-	stdinMu sync.Mutex
-	stdin   io.WriteCloser // the process's stdin, when OpenStdin, or the pty master
-	console *os.File       // the pty master, with a terminal
-	// unlock releases the monitor lock: the container is then stopped for
-	// good and cleaned up, as far as Get, Remove and Logs are concerned.
+	stdio   conmon.Stdio // stdin pipe or pty master, window size
+	// outputs are the process's output pipes (or pty master) being logged.
+	outputs []outStream
+	// lock is the monitor lock; unlock releases it: the container is then
+	// stopped for good and cleaned up, as far as Get, Remove and Logs are
+	// concerned.
+	lock   *lockfile.Handle
 	unlock func()
+	// closer is BeforeStart's (the published ports), closed at the end;
+	// ports is the same when it can serve and hand over its sockets.
+	closer io.Closer
+	ports  portServer
+	// idle is the argv that execs the idle monitor binary (nil: stay).
+	idle []string
 	// consoleSock receives the pty master from libcontainer.
 	consoleSock *os.File
-	// winsize is the last size an attach client asked for (0 = none).
-	winsize unix.Winsize
+	// healthNext is when the health loop's next probe is due (unix nanos).
+	healthNext atomic.Int64
+}
+
+// outStream is one stream of the process being copied to the log.
+type outStream struct {
+	stream string
+	f      *os.File
+	raw    bool // a terminal: copied as it comes, not by lines
+}
+
+// portServer is what BeforeStart's Closer offers when it holds published
+// ports (engine's, over portproxy.Proxy): serving, and handing the sockets
+// over to the idle monitor.
+type portServer interface {
+	Serve()
+	Files() ([]portproxy.File, error)
 }
 
 // RunMonitor is the body of the monitor process of container id (started by
@@ -49,6 +75,12 @@ type monitor struct {
 // start; its Closer is closed at the end.
 func RunMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks) error {
 	ctx = context.WithoutCancel(ctx) // a monitor outlives signals meant for the CLI
+	if h, err := conmon.TakeHandover(); h != nil || err != nil {
+		if err != nil {
+			return err
+		}
+		return resumeMonitor(ctx, m, id, hooks, h)
+	}
 	rep := newReporter()
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	ml, err := lockMonitor(m.monitorLockPath(id))
@@ -62,47 +94,59 @@ func RunMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks) 
 		rep.failed(err)
 		return err
 	}
-	mon := &monitor{m: m, c: c, hooks: hooks, rep: rep, unlock: func() { ml.Unlock() }}
+	mon := &monitor{m: m, c: c, hooks: hooks, rep: rep, lock: ml, unlock: func() { ml.Unlock() }, idle: idleCommand()}
 	return mon.run(ctx)
 }
 
 func (mon *monitor) run(ctx context.Context) error {
 	c := mon.c
 	var err error
-	if mon.log, err = openLog(mon.m.LogPath(c.ID)); err != nil {
+	if mon.log, err = conmon.OpenLog(mon.m.LogPath(c.ID)); err != nil {
 		return mon.failStart(ctx, err)
 	}
 	defer mon.log.Close()
 	waitAttach := os.Getenv(waitAttachEnv) != ""
-	if mon.attach, err = newAttachServer(mon.m.AttachSocket(c.ID), mon); err != nil {
+	if ln, err := conmon.Listen(mon.m.AttachSocket(c.ID)); err != nil {
 		if waitAttach || c.Spec.Process.OpenStdin || c.Spec.Process.Terminal {
 			return mon.failStart(ctx, err)
 		}
 	} else {
-		defer mon.attach.close()
+		mon.attach = conmon.NewServer(ln, nil, mon.log, &mon.stdio, c.Spec.Process.OpenStdin)
+		defer mon.attach.Close()
 	}
 	if waitAttach {
 		os.Unsetenv(waitAttachEnv)
 		mon.rep.send("listening")
-		mon.attach.waitClient(30 * time.Second)
+		mon.attach.WaitClient(30 * time.Second)
 	}
-	var closer io.Closer
 	if mon.hooks.BeforeStart != nil {
-		if closer, err = mon.hooks.BeforeStart(ctx, c); err != nil {
+		if mon.closer, err = mon.hooks.BeforeStart(ctx, c); err != nil {
 			return mon.failStart(ctx, err)
 		}
 	}
-	mon.loop(ctx)
+	if ps, ok := mon.closer.(portServer); ok {
+		mon.ports = ps
+		if mon.idle == nil {
+			ps.Serve()
+		} // else the idle monitor serves them: connections wait in the backlog till then
+	}
+	mon.loop(ctx, &loopState{Backoff: 100 * time.Millisecond}, nil)
+	mon.end(ctx)
+	return nil
+}
+
+// end releases what the monitor holds once the container stopped for
+// good, then runs the exit hook.
+func (mon *monitor) end(ctx context.Context) {
 	mon.cleanup()
-	if closer != nil {
-		closer.Close()
+	if mon.closer != nil {
+		mon.closer.Close()
 	}
 	if mon.attach != nil {
-		mon.attach.close()
+		mon.attach.Close()
 	}
 	mon.unlock()
 	mon.runOnExit(ctx)
-	return nil
 }
 
 // failStart records a failed first start, reports it, cleans up.
@@ -129,12 +173,25 @@ func exitCodeOf(err error) int {
 	return 128
 }
 
-// loop runs the process and restarts it as the policy says.
-func (mon *monitor) loop(ctx context.Context) {
-	backoff := 100 * time.Millisecond
-	for first := true; ; first = false {
-		started := time.Now()
-		code, err := mon.runOnce(ctx, first)
+// loopState is the restart loop's state, kept across the monitor's execs.
+type loopState struct {
+	Backoff time.Duration `json:"backoff"`
+	Started time.Time     `json:"started"` // the current run's start
+}
+
+// loop runs the process and restarts it as the policy says. With exited
+// set, the monitor was exec'd back from the idle one: the current run
+// ended with that code, already recorded.
+func (mon *monitor) loop(ctx context.Context, ls *loopState, exited *int) {
+	for first := exited == nil; ; first = false {
+		var code int
+		var err error
+		if exited != nil {
+			code, exited = *exited, nil
+		} else {
+			ls.Started = time.Now()
+			code, err = mon.runOnce(ctx, first, ls)
+		}
 		if err != nil && first {
 			mon.failStart(ctx, err)
 			return
@@ -149,18 +206,18 @@ func (mon *monitor) loop(ctx context.Context) {
 		if err != nil || !shouldRestart(mon.c.Spec.Restart, code, cur.State) {
 			return
 		}
-		if time.Since(started) >= 10*time.Second {
-			backoff = 100 * time.Millisecond
+		if time.Since(ls.Started) >= 10*time.Second {
+			ls.Backoff = 100 * time.Millisecond
 		}
 		mon.m.updateState(ctx, mon.c.ID, func(s *State) {
 			s.Status = StatusRestarting
 			s.RestartCount++
 		})
-		if !mon.sleepUnlessStopped(ctx, backoff) {
+		if !mon.sleepUnlessStopped(ctx, ls.Backoff) {
 			mon.m.updateState(ctx, mon.c.ID, func(s *State) { s.Status = StatusExited })
 			return
 		}
-		backoff = min(backoff*2, time.Minute)
+		ls.Backoff = min(ls.Backoff*2, time.Minute)
 	}
 }
 
@@ -197,14 +254,14 @@ func (mon *monitor) sleepUnlessStopped(ctx context.Context, d time.Duration) boo
 
 // runOnce starts the process once and waits for it; it returns the exit
 // code, or an error when the process could not start.
-func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
+func (mon *monitor) runOnce(ctx context.Context, first bool, ls *loopState) (int, error) {
 	c, m := mon.c, mon.m
 	p, err := mon.prepare(ctx)
 	if err != nil {
 		return exitCodeOf(err), err
 	}
 	var wg sync.WaitGroup
-	closeAfterStart, err := mon.stdio(p, &wg)
+	closeAfterStart, err := mon.wireStdio(p, &wg)
 	if err != nil {
 		mon.destroy()
 		return 128, err
@@ -217,7 +274,7 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 	for _, f := range closeAfterStart {
 		f.Close()
 	}
-	if err == nil && mon.console == nil && c.Spec.Process.Terminal {
+	if err == nil && c.Spec.Process.Terminal {
 		err = mon.recvConsole(p, &wg)
 	}
 	if err != nil {
@@ -243,26 +300,41 @@ func (mon *monitor) runOnce(ctx context.Context, first bool) (int, error) {
 		mon.rep.started(pid)
 	}
 	stopTrims := trimMemoryOverTime()
+	mon.healthNext.Store(0)
 	hctx, stopHealth := context.WithCancel(ctx)
 	healthDone := make(chan struct{})
 	go mon.healthLoop(hctx, healthDone)
+	if mon.idle != nil && stillRunningAfter(pid, handoverDelay) {
+		stopTrims()
+		stopHealth()
+		<-healthDone
+		mon.handover(pid, &wg, ls) // returns only when the exec failed
+		hctx, stopHealth = context.WithCancel(ctx)
+		healthDone = make(chan struct{})
+		go mon.healthLoop(hctx, healthDone)
+	}
 	ps, _ := p.Wait()
 	stopTrims()
 	stopHealth()
 	<-healthDone
 	wg.Wait()
-	mon.closeStdio()
-	code := exitStatus(ps)
+	mon.stdio.Close()
+	return mon.finishRun(ctx, exitStatus(ps)), nil
+}
+
+// finishRun records the end of a run whose process exited with code (its
+// output drained) and tells the attach clients.
+func (mon *monitor) finishRun(ctx context.Context, code int) int {
 	oom := mon.oomKilled()
 	mon.destroy()
-	m.updateState(ctx, c.ID, func(s *State) {
+	mon.m.updateState(ctx, mon.c.ID, func(s *State) {
 		s.Status, s.Pid, s.ExitCode, s.OOMKilled = StatusExited, 0, code, oom
 		s.FinishedAt = time.Now().UTC()
 	})
 	if mon.attach != nil {
-		mon.attach.endRun(code)
+		mon.attach.EndRun(code)
 	}
-	return code, nil
+	return code
 }
 
 // prepare mounts the rootfs, creates the libcontainer container and builds

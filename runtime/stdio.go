@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,11 +17,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stdio wires the process's stdio: pipes (or a console socket for a
+// wireStdio wires the process's stdio: pipes (or a console socket for a
 // terminal) whose output goes to the log and the attach clients. It returns
 // the child's ends, to close once the process started.
-func (mon *monitor) stdio(p *libcontainer.Process, wg *sync.WaitGroup) ([]*os.File, error) {
+func (mon *monitor) wireStdio(p *libcontainer.Process, wg *sync.WaitGroup) ([]*os.File, error) {
 	spec := mon.c.Spec.Process
+	mon.outputs = nil
 	if spec.Terminal {
 		parent, child, err := utils.NewSockPair("console")
 		if err != nil {
@@ -31,26 +33,18 @@ func (mon *monitor) stdio(p *libcontainer.Process, wg *sync.WaitGroup) ([]*os.Fi
 		return []*os.File{child}, nil
 	}
 	var closeAfter []*os.File
-	for _, s := range []struct {
-		name string
-		dst  **os.File
-	}{{"stdout", nil}, {"stderr", nil}} {
+	for _, name := range []string{"stdout", "stderr"} {
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, err
 		}
-		if s.name == "stdout" {
+		if name == "stdout" {
 			p.Stdout = w
 		} else {
 			p.Stderr = w
 		}
 		closeAfter = append(closeAfter, w)
-		wg.Add(1)
-		go func(name string) {
-			defer wg.Done()
-			defer r.Close()
-			mon.log.copyStream(name, r)
-		}(s.name)
+		mon.copyOutput(outStream{stream: name, f: r}, wg)
 	}
 	if spec.OpenStdin {
 		r, w, err := os.Pipe()
@@ -59,9 +53,25 @@ func (mon *monitor) stdio(p *libcontainer.Process, wg *sync.WaitGroup) ([]*os.Fi
 		}
 		p.Stdin = r
 		closeAfter = append(closeAfter, r)
-		mon.setStdin(w)
+		mon.stdio.SetStdin(w)
 	}
 	return closeAfter, nil
+}
+
+// copyOutput logs o until EOF (or until a handover stops its reads).
+func (mon *monitor) copyOutput(o outStream, wg *sync.WaitGroup) {
+	if !slices.Contains(mon.outputs, o) {
+		mon.outputs = append(mon.outputs, o)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if o.raw {
+			mon.log.CopyRaw(o.stream, o.f)
+		} else {
+			mon.log.CopyStream(o.stream, o.f)
+		}
+	}()
 }
 
 // recvConsole receives the pty master from libcontainer and logs its output.
@@ -73,66 +83,9 @@ func (mon *monitor) recvConsole(p *libcontainer.Process, wg *sync.WaitGroup) err
 	if err != nil {
 		return fmt.Errorf("receive console: %w", err)
 	}
-	mon.stdinMu.Lock()
-	mon.console, mon.stdin = master, master
-	if mon.winsize.Col > 0 {
-		unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &mon.winsize)
-	}
-	mon.stdinMu.Unlock()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		mon.log.copyRaw("stdout", master)
-	}()
+	mon.stdio.SetConsole(master)
+	mon.copyOutput(outStream{stream: "stdout", f: master, raw: true}, wg)
 	return nil
-}
-
-func (mon *monitor) setStdin(w interface {
-	Write([]byte) (int, error)
-	Close() error
-}) {
-	mon.stdinMu.Lock()
-	mon.stdin = w
-	mon.stdinMu.Unlock()
-}
-
-// writeStdin forwards attach clients' input to the process.
-func (mon *monitor) writeStdin(p []byte) {
-	mon.stdinMu.Lock()
-	defer mon.stdinMu.Unlock()
-	if mon.stdin != nil {
-		mon.stdin.Write(p)
-	}
-}
-
-// closeStdin closes the process's stdin (an attach client sent EOF).
-func (mon *monitor) closeStdin() {
-	mon.stdinMu.Lock()
-	defer mon.stdinMu.Unlock()
-	if mon.stdin != nil && mon.console == nil {
-		mon.stdin.Close()
-		mon.stdin = nil
-	}
-}
-
-// resize sets the terminal's window size.
-func (mon *monitor) resize(w, h uint16) {
-	mon.stdinMu.Lock()
-	defer mon.stdinMu.Unlock()
-	mon.winsize = unix.Winsize{Col: w, Row: h}
-	if mon.console != nil {
-		unix.IoctlSetWinsize(int(mon.console.Fd()), unix.TIOCSWINSZ, &mon.winsize)
-	}
-}
-
-func (mon *monitor) closeStdio() {
-	mon.stdinMu.Lock()
-	defer mon.stdinMu.Unlock()
-	if mon.stdin != nil {
-		mon.stdin.Close()
-		mon.stdin = nil
-	}
-	mon.console = nil
 }
 
 // oomKilled reads the container cgroup's oom_kill counter.
@@ -212,6 +165,8 @@ func recvFile(sock *os.File) (*os.File, error) {
 		if err != nil || len(fds) != 1 {
 			return nil, fmt.Errorf("console socket: expected one descriptor: %v", err)
 		}
+		// Non-blocking, so a handover can stop its reader with a deadline.
+		unix.SetNonblock(fds[0], true)
 		return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth/berth/internal/conmon"
 	"github.com/berth/berth/internal/errdefs"
 )
 
@@ -304,13 +305,13 @@ func TestLogsReadback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := openLog(m.LogPath(c.ID))
+	w, err := conmon.OpenLog(m.LogPath(c.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	long := strings.Repeat("x", maxLogLine+10) + "\n"
-	w.copyStream("stdout", strings.NewReader("one\ntwo\n"+long+"no newline"))
-	w.copyStream("stderr", strings.NewReader("err\n"))
+	long := strings.Repeat("x", conmon.MaxLogLine+10) + "\n"
+	w.CopyStream("stdout", strings.NewReader("one\ntwo\n"+long+"no newline"))
+	w.CopyStream("stderr", strings.NewReader("err\n"))
 	w.Close()
 	data, _ := os.ReadFile(m.LogPath(c.ID))
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
@@ -343,23 +344,23 @@ func TestLogsReadback(t *testing.T) {
 
 func TestAttachFrames(t *testing.T) {
 	var buf bytes.Buffer
-	writeFrame(&buf, frameStdout, []byte("out"))
-	writeFrame(&buf, frameStderr, nil)
-	writeFrame(&buf, frameResize, []byte{0, 80, 0, 24})
+	conmon.WriteFrame(&buf, conmon.FrameStdout, []byte("out"))
+	conmon.WriteFrame(&buf, conmon.FrameStderr, nil)
+	conmon.WriteFrame(&buf, conmon.FrameResize, []byte{0, 80, 0, 24})
 	for _, want := range []struct {
 		id byte
 		p  string
-	}{{frameStdout, "out"}, {frameStderr, ""}, {frameResize, "\x00P\x00\x18"}} {
-		id, p, err := readFrame(&buf, nil)
+	}{{conmon.FrameStdout, "out"}, {conmon.FrameStderr, ""}, {conmon.FrameResize, "\x00P\x00\x18"}} {
+		id, p, err := conmon.ReadFrame(&buf, nil)
 		if err != nil || id != want.id || string(p) != want.p {
 			t.Fatalf("frame %d %q %v, want %d %q", id, p, err, want.id, want.p)
 		}
 	}
-	if _, _, err := readFrame(&buf, nil); err == nil {
+	if _, _, err := conmon.ReadFrame(&buf, nil); err == nil {
 		t.Fatal("read past the end")
 	}
-	buf.Write([]byte{frameStdin, 0xff, 0xff, 0xff, 0xff})
-	if _, _, err := readFrame(&buf, nil); err == nil {
+	buf.Write([]byte{conmon.FrameStdin, 0xff, 0xff, 0xff, 0xff})
+	if _, _, err := conmon.ReadFrame(&buf, nil); err == nil {
 		t.Fatal("oversized frame accepted")
 	}
 }

@@ -2,10 +2,12 @@
 // when it sits next to the berth binary (see runtime.MonitorCommandFor). It
 // serves only berth's re-exec entry points that run once per container:
 // "__monitor ID", libcontainer's "init", the "__exited [--remove] ID" hook,
-// and the --init process (as /sbin/berth-init: the monitor bind-mounts its
-// own binary there). It links neither compose nor cobra, so each of those processes
-// starts faster and the monitor, which lives as long as its container,
-// stays small.
+// one healthcheck probe ("__health ID"), and the --init process (as
+// /sbin/berth-init: the monitor bind-mounts its own binary there). It links
+// neither compose nor cobra, so each of those processes starts faster. Once
+// a container runs, its monitor execs berth-monitor-idle (next to this
+// binary), which is far smaller, and execs back here when the container
+// exits (see runtime/handover.go).
 package main
 
 import (
@@ -68,8 +70,8 @@ func parseArgs(argv []string) (args, error) {
 	if a.cmd == "__exited" && len(argv) >= 1 && argv[0] == "--remove" {
 		a.remove, argv = true, argv[1:]
 	}
-	if len(argv) != 1 || (a.cmd != "__monitor" && a.cmd != "__exited") {
-		return a, fmt.Errorf("usage: berth-monitor [--root DIR] __monitor ID | __exited [--remove] ID: %w", errdefs.ErrInvalidArgument)
+	if len(argv) != 1 || (a.cmd != "__monitor" && a.cmd != "__exited" && a.cmd != "__health") {
+		return a, fmt.Errorf("usage: berth-monitor [--root DIR] __monitor ID | __health ID | __exited [--remove] ID: %w", errdefs.ErrInvalidArgument)
 	}
 	a.id = argv[0]
 	return a, nil
@@ -84,8 +86,11 @@ func run(ctx context.Context, argv []string) error {
 	if err != nil {
 		return err
 	}
-	if a.cmd == "__monitor" {
+	switch a.cmd {
+	case "__monitor":
 		return runtime.RunMonitor(ctx, e.Runtime, a.id, monitorHooks(e, rootFlag))
+	case "__health":
+		return runtime.RunHealthcheck(ctx, e.Runtime, a.id)
 	}
 	return exited(ctx, e, rootFlag, a.id, a.remove)
 }

@@ -16,6 +16,7 @@ func TestParseArgs(t *testing.T) {
 	}{
 		{name: "monitor", argv: []string{"__monitor", "abc"}, want: args{cmd: "__monitor", id: "abc"}},
 		{name: "monitor with root", argv: []string{"--root", "/r", "__monitor", "abc"}, want: args{root: "/r", cmd: "__monitor", id: "abc"}},
+		{name: "health", argv: []string{"--root", "/r", "__health", "abc"}, want: args{root: "/r", cmd: "__health", id: "abc"}},
 		{name: "exited", argv: []string{"__exited", "abc"}, want: args{cmd: "__exited", id: "abc"}},
 		{name: "exited remove", argv: []string{"--root", "/r", "__exited", "--remove", "abc"}, want: args{root: "/r", cmd: "__exited", remove: true, id: "abc"}},
 		{name: "remove only for exited", argv: []string{"__monitor", "--remove", "abc"}, wantErr: true},

@@ -25,6 +25,23 @@ func newMonitorCmd(g *globals) *cobra.Command {
 	}
 }
 
+// newHealthCmd is "berth __health <id>": one healthcheck probe of a running
+// container, recorded in its state. The idle monitor (which cannot exec into
+// a container) starts it on the healthcheck's schedule.
+func newHealthCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:  "__health ID",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := newRuntime(g)
+			if err != nil {
+				return err
+			}
+			return runtime.RunHealthcheck(cmd.Context(), m, args[0])
+		},
+	}
+}
+
 // newRuntime builds the runtime Manager of g's root the way every berth
 // process must, so that the monitors it spawns use the same root.
 func newRuntime(g *globals) (*runtime.Manager, error) {

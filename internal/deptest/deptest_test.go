@@ -18,6 +18,44 @@ var forbidden = map[string][]string{
 	"image":   {"runtime", "network", "dns", "volume", "engine", "compose", "cmd/berth"},
 	"engine":  {"compose", "cmd/berth"},
 	"compose": {"cmd/berth"},
+	// The idle monitor lives as long as its container: it must stay small.
+	"cmd/berth-monitor-idle": {"runtime", "network", "dns", "volume", "image", "engine", "compose", "cmd/berth", "cmd/berth-monitor"},
+	"internal/conmon":        {"runtime", "network", "dns", "volume", "image", "engine", "compose", "cmd/berth"},
+}
+
+// heavy are third-party packages the idle monitor (and what it links) must
+// not depend on: each brings megabytes of code, or init work, to a process
+// that lives as long as its container.
+var heavy = map[string][]string{
+	"cmd/berth-monitor-idle": {
+		"github.com/opencontainers/runc/libcontainer",
+		"github.com/seccomp/libseccomp-golang",
+		"github.com/opencontainers/cgroups",
+		"github.com/compose-spec/",
+		"github.com/spf13/cobra",
+		"github.com/vishvananda/netlink",
+		"github.com/containernetworking/",
+		"net/http",
+		"text/template",
+	},
+}
+
+func TestIdleMonitorStaysSmall(t *testing.T) {
+	for pkg, bad := range heavy {
+		t.Run(pkg, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-tags", "seccomp netgo osusergo", "-deps", "./../../"+pkg).CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list %s: %v: %s", pkg, err, out)
+			}
+			for _, d := range strings.Fields(string(out)) {
+				for _, b := range bad {
+					if strings.HasPrefix(d, b) {
+						t.Errorf("%s depends on %s; the idle monitor must stay small (see runtime/handover.go)", pkg, d)
+					}
+				}
+			}
+		})
+	}
 }
 
 func TestDependencyDirection(t *testing.T) {

@@ -87,3 +87,26 @@ func (l *Handle) Unlock() error {
 	l.f = nil
 	return err
 }
+
+// Inheritable clears close-on-exec on the lock's file and returns its
+// descriptor: a program this process execs keeps holding the lock.
+func (l *Handle) Inheritable() (int, error) {
+	rc, err := l.f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	if err := rc.Control(func(u uintptr) {
+		fd = int(u)
+		_, err = unix.FcntlInt(u, unix.F_SETFD, 0)
+	}); err != nil {
+		return -1, err
+	}
+	return fd, err
+}
+
+// FromFD is the Handle of a lock held on the inherited descriptor fd.
+func FromFD(fd int) *Handle {
+	unix.CloseOnExec(fd)
+	return &Handle{f: os.NewFile(uintptr(fd), "lock")}
+}

@@ -1,4 +1,4 @@
-package network
+package portproxy
 
 import (
 	"net"
@@ -11,9 +11,8 @@ type udpFlow struct {
 	up *net.UDPConn // connected to the container
 }
 
-func (p *proxy) serveUDP(l *net.UDPConn, port int) {
+func (p *Proxy) serveUDP(l *net.UDPConn, target *net.UDPAddr) {
 	defer p.wg.Done()
-	target := &net.UDPAddr{IP: p.target, Port: port}
 	var mu sync.Mutex
 	flows := map[string]*udpFlow{}
 	buf := make([]byte, 65535)
@@ -56,7 +55,7 @@ func (p *proxy) serveUDP(l *net.UDPConn, port int) {
 
 // udpReplies copies the container's replies back to the client until the
 // flow is idle for udpIdle or the proxy closes.
-func (p *proxy) udpReplies(l *net.UDPConn, f *udpFlow, client *net.UDPAddr) {
+func (p *Proxy) udpReplies(l *net.UDPConn, f *udpFlow, client *net.UDPAddr) {
 	buf := make([]byte, 65535)
 	for {
 		f.up.SetReadDeadline(time.Now().Add(udpIdle))
