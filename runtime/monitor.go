@@ -299,7 +299,12 @@ func (mon *monitor) runOnce(ctx context.Context, first bool, ls *loopState) (int
 	if first {
 		mon.rep.started(pid)
 	}
-	stopTrims := trimMemoryOverTime()
+	// The exec into the idle monitor replaces this address space: trimming it
+	// first would only cost CPU while other containers start.
+	stopTrims := func() {}
+	if mon.idle == nil {
+		stopTrims = trimMemoryOverTime()
+	}
 	mon.healthNext.Store(0)
 	hctx, stopHealth := context.WithCancel(ctx)
 	healthDone := make(chan struct{})
@@ -309,6 +314,7 @@ func (mon *monitor) runOnce(ctx context.Context, first bool, ls *loopState) (int
 		stopHealth()
 		<-healthDone
 		mon.handover(pid, &wg, ls) // returns only when the exec failed
+		stopTrims = trimMemoryOverTime()
 		hctx, stopHealth = context.WithCancel(ctx)
 		healthDone = make(chan struct{})
 		go mon.healthLoop(hctx, healthDone)
