@@ -41,8 +41,8 @@ func (m *Manager) statePath() string { return filepath.Join(m.opts.Root, "networ
 func (m *Manager) lockPath() string  { return filepath.Join(m.opts.Root, "networks.lock") }
 
 // storeMu queues the goroutines of this process for a store's flock, so
-// that only one of them at a time polls it (lockfile backs off up to 50 ms
-// between attempts, which a crowd of goroutines turns into long waits).
+// that only one of them at a time waits for it in the kernel (each waiter
+// holds a thread) and the others queue here.
 var storeMu struct {
 	sync.Mutex
 	byPath map[string]*sync.RWMutex

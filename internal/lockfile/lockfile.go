@@ -8,7 +8,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,24 +55,44 @@ func lock(ctx context.Context, path string, how int) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	delay := time.Millisecond
-	for {
-		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if err == nil {
-			return &Handle{f: f}, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+	err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+	if err == nil {
+		return &Handle{f: f}, nil
+	}
+	if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+		f.Close()
+		return nil, err
+	}
+	// Held elsewhere: wait in the kernel, which hands the lock over the
+	// moment it is released (polling with a back-off added up to tens of
+	// milliseconds per wait). The blocking call occupies a thread; when
+	// ctx ends first, that thread keeps waiting and lets the lock go as
+	// soon as it gets it.
+	got := make(chan error, 1)
+	go func() { got <- flockWait(f, how) }()
+	select {
+	case err := <-got:
+		if err != nil {
 			f.Close()
 			return nil, err
 		}
-		select {
-		case <-ctx.Done():
+		return &Handle{f: f}, nil
+	case <-ctx.Done():
+		go func() {
+			<-got
 			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(delay):
-		}
-		if delay < 50*time.Millisecond {
-			delay *= 2
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// flockWait blocks until it holds the lock, retrying when a signal
+// interrupts the wait.
+func flockWait(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			return err
 		}
 	}
 }
