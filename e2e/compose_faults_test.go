@@ -578,10 +578,8 @@ volumes:
 	if out := e.must("volume", "ls", "-q"); out != "" {
 		t.Errorf("volumes left after down -v: %q", out)
 	}
-	for _, l := range append(veths, br) {
-		if _, err := os.Stat("/sys/class/net/" + l); err == nil {
-			t.Errorf("link %s left after down", l)
-		}
+	for _, l := range testutil.WaitLinksGone(append(veths, br), 5*time.Second) {
+		t.Errorf("link %s left after down", l)
 	}
 	// the published port is free again
 	l, err := net.Listen("tcp", hostPort)

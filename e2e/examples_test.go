@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth/berth/internal/testutil"
 )
 
 // example is one examples/ project run the way examples/smoke.sh runs it.
@@ -162,10 +164,12 @@ func (x *example) downAll() {
 			}
 		}
 	}
+	var links []string
 	for l := range x.links {
-		if _, err := os.Stat("/sys/class/net/" + l); err == nil {
-			t.Errorf("link %s (the bridge of %s_default or a veth on it) left after down -v", l, x.project)
-		}
+		links = append(links, l)
+	}
+	for _, l := range testutil.WaitLinksGone(links, 5*time.Second) {
+		t.Errorf("link %s (the bridge of %s_default or a veth on it) left after down -v", l, x.project)
 	}
 }
 

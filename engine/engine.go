@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/berth/berth/dns"
@@ -189,9 +188,4 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

@@ -79,11 +79,10 @@ func (e *Engine) attachNetworks(ctx context.Context, c *runtime.Container, d *co
 	if !d.OwnNetNS {
 		return e.writeEtcFiles(ctx, c, d, nil)
 	}
-	if !fileExists(c.Spec.NetNSPath) {
-		// The netns was lost (a reboot cleared the run dir): make it again.
-		if _, err := e.Networks.NewNetNS(ctx, c.ID); err != nil {
-			return err
-		}
+	// The namespace goes when the container stops (teardownNetworks), and
+	// with the run dir on a reboot: make it again (a no-op when it is there).
+	if _, err := e.Networks.NewNetNS(ctx, c.ID); err != nil {
+		return err
 	}
 	var eps []*network.Endpoint
 	for i, n := range d.Networks {
@@ -108,16 +107,28 @@ func (e *Engine) attachNetworks(ctx context.Context, c *runtime.Container, d *co
 func (e *Engine) detach(ctx context.Context, c *runtime.Container) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	e.Networks.DetachAll(ctx, c.ID)
+	d, err := dataOf(c)
+	e.teardownNetworks(ctx, c.ID, err == nil && d.OwnNetNS)
 	os.Remove(e.portsFile(c.ID))
-	if d, err := dataOf(c); err == nil {
+	if err == nil {
 		e.refreshDNSFor(ctx, d)
 	}
 }
 
+// teardownNetworks releases the endpoints of a container that is not
+// running. Its own namespace goes with them (Start makes a new one), so the
+// kernel deletes its veths in the background (see network.Teardown); with
+// another container's namespace or the host's it has no endpoints.
+func (e *Engine) teardownNetworks(ctx context.Context, id string, ownNetNS bool) error {
+	if ownNetNS {
+		return e.Networks.Teardown(ctx, id)
+	}
+	return e.Networks.DetachAll(ctx, id)
+}
+
 // Exited is the monitor's exit hook: the container stopped for good, so
-// its networks are detached, its ports released and DNS updated. It is
-// safe to run more than once.
+// its networks are detached (its namespace dropped), its ports released
+// and DNS updated. It is safe to run more than once.
 func (e *Engine) Exited(ctx context.Context, ref string) error {
 	c, err := e.Runtime.Get(ctx, ref)
 	if err != nil {
@@ -140,12 +151,12 @@ func (e *Engine) Exited(ctx context.Context, ref string) error {
 	if cur, err := e.Runtime.Get(ctx, c.ID); err != nil || (cur.State.Running() && cur.State.Status != runtime.StatusRestarting) {
 		return nil
 	}
-	if err := e.Networks.DetachAll(ctx, c.ID); err != nil {
+	d, derr := dataOf(c)
+	if err := e.teardownNetworks(ctx, c.ID, derr == nil && d.OwnNetNS); err != nil {
 		return err
 	}
 	os.Remove(e.portsFile(c.ID))
-	d, err := dataOf(c)
-	if err != nil {
+	if derr != nil {
 		return e.RefreshDNS(ctx)
 	}
 	return e.refreshDNSFor(ctx, d)
@@ -254,8 +265,7 @@ func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error 
 		if errdefs.IsNotFound(err) && idPattern.MatchString(ref) {
 			// Removed meanwhile (run --rm: the CLI and the exit hook both
 			// remove): make sure nothing of it stays behind.
-			e.Networks.DetachAll(ctx, ref)
-			e.Networks.DeleteNetNS(ctx, ref)
+			e.Networks.Teardown(ctx, ref)
 		}
 		return err
 	}
@@ -271,9 +281,12 @@ func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error 
 		// Another process finished removing it: clean up all the same.
 	}
 	var errs []error
-	errs = append(errs, e.Networks.DetachAll(ctx, c.ID))
-	if derr == nil && d.OwnNetNS {
-		errs = append(errs, e.Networks.DeleteNetNS(ctx, c.ID))
+	if derr == nil && !d.OwnNetNS {
+		errs = append(errs, e.Networks.DetachAll(ctx, c.ID))
+	} else {
+		// Also when the record is unreadable: Teardown of a container
+		// without a namespace only releases its endpoints.
+		errs = append(errs, e.Networks.Teardown(ctx, c.ID))
 	}
 	if derr == nil {
 		errs = append(errs, e.refreshDNSFor(ctx, d))

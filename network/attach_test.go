@@ -11,10 +11,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/testutil"
 	"github.com/berth/berth/network"
 )
 
@@ -458,5 +460,56 @@ func TestParallelDetachAll(t *testing.T) {
 	}
 	if _, err := netlink.LinkByName(foreign); err != nil {
 		t.Fatalf("a device berth did not make was deleted: %v", err)
+	}
+}
+
+// TestTeardown: a container's namespace goes with its endpoints; the
+// addresses are free at once and the kernel deletes the veths with the
+// namespace. When a process still uses the namespace (--network
+// container:X), its veths are deleted before Teardown returns.
+func TestTeardown(t *testing.T) {
+	m, _ := newManager(t)
+	ctx := context.Background()
+	n := createNet(t, m, network.CreateOptions{Name: "tdn"})
+	id, path := newNetNS(t, m)
+	attach(t, m, id, path, "tdn")
+	if err := m.Teardown(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if eps, err := m.Endpoints(ctx, ""); err != nil || len(eps) != 0 {
+		t.Fatalf("endpoints after Teardown: %+v, %v", eps, err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("netns file after Teardown: %v", err)
+	}
+	if left := testutil.WaitLinksGone([]string{network.HostVethName(id, n.ID)}, 5*time.Second); len(left) > 0 {
+		t.Fatalf("veth %v still there 5 s after Teardown", left)
+	}
+	if err := m.Teardown(ctx, id); err != nil {
+		t.Fatalf("second Teardown: %v", err)
+	}
+
+	id, path = newNetNS(t, m)
+	attach(t, m, id, path, "tdn")
+	user := exec.Command("nsenter", "--net="+path, "sleep", "30")
+	if err := user.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { user.Process.Kill(); user.Wait() }()
+	// nsenter has entered the namespace once it runs sleep.
+	for i := 0; i < 500; i++ {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", user.Process.Pid)); strings.TrimSpace(string(b)) == "sleep" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := m.Teardown(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := netlink.LinkByName(network.HostVethName(id, n.ID)); err == nil {
+		t.Fatal("veth of a namespace still in use left after Teardown")
+	}
+	if eps, err := m.Endpoints(ctx, ""); err != nil || len(eps) != 0 {
+		t.Fatalf("endpoints after Teardown: %+v, %v", eps, err)
 	}
 }

@@ -54,6 +54,15 @@ func leftovers() error {
 	if len(made.nets) == 0 {
 		return nil
 	}
+	// Teardown leaves the veths to the kernel, which deletes them with
+	// their namespace some milliseconds later.
+	var veths []string
+	for _, n := range made.nets {
+		for _, c := range made.containers {
+			veths = append(veths, network.HostVethName(c, n.ID))
+		}
+	}
+	testutil.WaitLinksGone(veths, 5*time.Second)
 	links, err := exec.Command("ip", "-o", "link").Output()
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -109,4 +110,65 @@ func (m *Manager) DeleteNetNS(ctx context.Context, containerID string) error {
 		return fmt.Errorf("netns %s: %w", containerID, err)
 	}
 	return nil
+}
+
+// Teardown ends the networking of a container that stopped for good (or is
+// being removed): its namespace (made by NewNetNS) is unmounted and
+// removed, and its endpoints are released. When no process is left in the
+// namespace, the kernel destroys it, and the veths in it, in its own time:
+// deleting a veth costs ~20 ms of RCU grace periods under the RTNL lock,
+// which the caller then does not wait for. Only the records and addresses
+// are released here. When some process still uses the namespace (another
+// container joined it with --network container:X), it outlives the
+// endpoints, so their veths are deleted first, as DetachAll does. A
+// container without a namespace or endpoints is not an error.
+//
+// An address is released while its old veth may still be on the bridge
+// for some milliseconds; allocation moves on from the last address handed
+// out (LastIP), so it is not handed out again at once.
+func (m *Manager) Teardown(ctx context.Context, containerID string) error {
+	if err := checkID(containerID); err != nil {
+		return err
+	}
+	p := m.NetNSPath(containerID)
+	if !isNetNS(p) || netNSInUse(p) {
+		// Gone already (DetachAll waits for its veths to go, or deletes
+		// them), or shared: delete the veths while the namespace lives.
+		if err := m.DetachAll(ctx, containerID); err != nil {
+			return err
+		}
+		return m.DeleteNetNS(ctx, containerID)
+	}
+	if err := m.DeleteNetNS(ctx, containerID); err != nil {
+		return err
+	}
+	return m.forget(ctx, containerID)
+}
+
+// netNSInUse reports whether a process is in the network namespace
+// mounted at p.
+func netNSInUse(p string) bool {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return false
+	}
+	want := "net:[" + strconv.FormatUint(st.Ino, 10) + "]"
+	d, err := os.Open("/proc")
+	if err != nil {
+		return true // cannot tell: take the safe way
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return true
+	}
+	for _, n := range names {
+		if n[0] < '0' || n[0] > '9' {
+			continue
+		}
+		if l, err := os.Readlink("/proc/" + n + "/ns/net"); err == nil && l == want {
+			return true
+		}
+	}
+	return false
 }

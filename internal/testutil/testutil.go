@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // RequiresRoot skips the test unless it runs as root.
@@ -135,4 +136,25 @@ func buildBusyboxTar() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// WaitLinksGone waits (up to d) until none of the named network devices of
+// the host exists and returns those still there. Removing a container drops
+// its network namespace and the kernel deletes the veths in it in the
+// background, some milliseconds later: a leak check must give it that time.
+func WaitLinksGone(names []string, d time.Duration) []string {
+	deadline := time.Now().Add(d)
+	for {
+		var left []string
+		for _, n := range names {
+			if _, err := os.Stat("/sys/class/net/" + n); err == nil {
+				left = append(left, n)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		names = left
+		time.Sleep(20 * time.Millisecond)
+	}
 }
