@@ -95,7 +95,7 @@ func serve(ctx context.Context, dir string, opt serveOptions) error {
 	defer s.closeAll()
 	s.reload(ctx, true)
 	pid := filepath.Join(dir, pidFile)
-	if err := atomicfile.WriteFile(pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFileNoSync(pid, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return fmt.Errorf("dns server: write %s: %w", pid, err)
 	}
 	defer removeIfOurs(pid)
@@ -156,7 +156,7 @@ func (s *server) reload(ctx context.Context, force bool) {
 	s.res.tbl.Store(t)
 	s.reconcile(ctx)
 	loaded := filepath.Join(s.dir, loadedFile)
-	if err := atomicfile.WriteFile(loaded, []byte(strconv.FormatUint(t.serial, 10)+"\n"), 0o644); err != nil {
+	if err := atomicfile.WriteFileNoSync(loaded, []byte(strconv.FormatUint(t.serial, 10)+"\n"), 0o644); err != nil {
 		slog.Warn("dns server: write loaded serial", "err", err)
 	}
 }

@@ -77,7 +77,8 @@ func ReadSnapshot(dir string) (Snapshot, error) {
 }
 
 // WriteSnapshot atomically replaces the snapshot in dir with s (its Serial
-// is set to one more than the stored one). A running server picks it up
+// is set to one more than the stored one), without fsync: dir is under the
+// run dir, and the engine rewrites the snapshot from its records. A running server picks it up
 // without re-binding its sockets. Callers that may race other writers
 // should use Update, or hold their own lock.
 func WriteSnapshot(dir string, s Snapshot) error {
@@ -92,7 +93,7 @@ func WriteSnapshot(dir string, s Snapshot) error {
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return fmt.Errorf("dns directory %s: %w", dir, err)
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, recordsFile), s, 0o644); err != nil {
+	if err := atomicfile.WriteJSONNoSync(filepath.Join(dir, recordsFile), s, 0o644); err != nil {
 		return fmt.Errorf("write dns records in %s: %w", dir, err)
 	}
 	return nil

@@ -55,7 +55,9 @@ func (e *Engine) beforeStart(ctx context.Context, c *runtime.Container) (io.Clos
 			ps[i].HostIP = "0.0.0.0"
 		}
 	}
-	if err := atomicfile.WriteJSON(e.portsFile(c.ID), ps, 0o644); err != nil {
+	// Valid while the container runs (the listeners live in its monitor):
+	// no fsync.
+	if err := atomicfile.WriteJSONNoSync(e.portsFile(c.ID), ps, 0o644); err != nil {
 		proxy.Close()
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/berth/berth/internal/atomicfile"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/lockfile"
 	"github.com/berth/berth/network"
@@ -187,7 +186,10 @@ func (e *Engine) markStarting(ctx context.Context, id string) (done func(), err 
 		return nil, err
 	}
 	defer l.Unlock()
-	if err := atomicfile.WriteFile(e.startingPath(id), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	// Written in place, under the lock that starting's readers take: a
+	// pid means nothing after a reboot, and a file left empty by a killed
+	// writer reads as no start.
+	if err := os.WriteFile(e.startingPath(id), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
 	return func() { os.Remove(e.startingPath(id)) }, nil
