@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/lockfile"
 )
 
 // pollInterval is the longest a wait sleeps between reads of a container's
@@ -182,12 +183,15 @@ func (m *Manager) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 		}
 	}
 	m.killOrphan(c.ID)
-	// Let the monitor finish its own clean-up.
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	var p poller
-	for m.monitorAlive(c.ID) && p.wait(wctx) == nil {
+	// Let the monitor finish its own clean-up: it holds its lock until
+	// then, and the kernel wakes this wait as soon as it lets go.
+	if m.monitorAlive(c.ID) {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if h, err := lockfile.Lock(wctx, m.monitorLockPath(c.ID)); err == nil {
+			h.Unlock()
+		}
+		cancel()
 	}
-	cancel()
 	os.RemoveAll(m.lcDir(c.ID))
 	if err := m.unmountRootfs(c.ID); err != nil {
 		return err
