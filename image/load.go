@@ -254,7 +254,7 @@ func (s *Store) loadDocker(ctx context.Context, a *archive) ([]string, error) {
 }
 
 func blobName(digest string) (string, error) {
-	if !digestRE.MatchString(digest) {
+	if !isDigest(digest) {
 		return "", fmt.Errorf("unsupported digest %q: %w", digest, errdefs.ErrInvalidArgument)
 	}
 	return "blobs/sha256/" + strings.TrimPrefix(digest, "sha256:"), nil

@@ -222,7 +222,7 @@ func (s *Store) resolve(ref string, repos *repositories) (string, error) {
 		}
 	}
 	hex := strings.TrimPrefix(ref, "sha256:")
-	if hexRE.MatchString(hex) {
+	if isHex(hex) {
 		if len(hex) == 64 {
 			if _, err := os.Stat(s.recordPath(hex)); err == nil {
 				return "sha256:" + hex, nil
