@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,8 +112,19 @@ func Update(ctx context.Context, dir string, fn func(*Snapshot) error) error {
 	if err != nil {
 		return err
 	}
+	before, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
 	if err := fn(&s); err != nil {
 		return err
+	}
+	// An unchanged snapshot is not written again: a write wakes the
+	// server, which reloads and reconciles its listeners (a container
+	// stop and its removal both refresh, and only the first changes
+	// anything).
+	if after, err := json.Marshal(s); err == nil && bytes.Equal(before, after) {
+		return nil
 	}
 	return WriteSnapshot(dir, s)
 }

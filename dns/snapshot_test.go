@@ -76,6 +76,32 @@ func TestUpdateConcurrentWritersLoseNothing(t *testing.T) {
 	}
 }
 
+// TestUpdateUnchangedNotWritten: an update that changes nothing leaves the
+// file (and its serial) alone, so the server is not woken for nothing.
+func TestUpdateUnchangedNotWritten(t *testing.T) {
+	dir := t.TempDir()
+	set := func(s *Snapshot) error {
+		s.Networks, s.Records = nil, nil
+		s.Networks = append(s.Networks, NetworkView{Name: "n", Gateway: "10.9.0.1"})
+		s.Records = append(s.Records, Record{Network: "n", Names: []string{"c"}, IP: "10.9.0.2"})
+		return nil
+	}
+	for range 3 {
+		if err := Update(context.Background(), dir, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, err := ReadSnapshot(dir); err != nil || s.Serial != 1 {
+		t.Fatalf("serial %d, %v after three identical updates; want 1", s.Serial, err)
+	}
+	if err := Update(context.Background(), dir, func(s *Snapshot) error { s.Records = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := ReadSnapshot(dir); err != nil || s.Serial != 2 || len(s.Records) != 0 {
+		t.Fatalf("after a change: %+v, %v; want serial 2 and no records", s, err)
+	}
+}
+
 func TestBuildTableSkipsMalformed(t *testing.T) {
 	s := testSnapshot()
 	s.Networks = append(s.Networks, NetworkView{Name: "bad", Gateway: "x"})

@@ -134,8 +134,13 @@ func (e *Engine) exitedCommand(id string) []string {
 // Endpoints live from a container's start until it stopped for good, so
 // they are exactly the names that should resolve. The records are
 // computed under the snapshot's lock: of two berth processes refreshing
-// at once, the later one sees the other's endpoints.
+// at once, the later one sees the other's endpoints. Concurrent calls in
+// one process share refreshes (see refreshBatch).
 func (e *Engine) RefreshDNS(ctx context.Context) error {
+	return batchFor(e.Layout.DNS()).do(ctx, e.refreshDNS)
+}
+
+func (e *Engine) refreshDNS(ctx context.Context) error {
 	userNets := 0
 	err := dns.Update(ctx, e.Layout.DNS(), func(s *dns.Snapshot) error {
 		nets, err := e.Networks.List(ctx)
