@@ -94,7 +94,7 @@ func (e *Engine) networkChange(ctx context.Context, ref, netRef string) (*runtim
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	l, err := lockfile.Lock(ctx, e.startLockPath(c.ID))
+	l, err := lockfile.LockExisting(ctx, e.startLockPath(c.ID))
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,7 +140,10 @@ func (e *Engine) Exited(ctx context.Context, ref string) error {
 	if c.State.Running() && c.State.Status != runtime.StatusRestarting {
 		return nil // started again meanwhile
 	}
-	l, err := lockfile.Lock(ctx, e.startLockPath(c.ID))
+	l, err := lockfile.LockExisting(ctx, e.startLockPath(c.ID))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // removed meanwhile
+	}
 	if err != nil {
 		return err
 	}
@@ -172,6 +176,8 @@ func (e *Engine) refreshDNSFor(ctx context.Context, d *containerData) error {
 	return nil
 }
 
+// startLockPath is the engine's lock of one container (LockExisting: the
+// lock must not make the directory of a removed container again).
 func (e *Engine) startLockPath(id string) string {
 	return filepath.Join(e.containerDir(id), "engine.lock")
 }
@@ -181,7 +187,7 @@ func (e *Engine) startingPath(id string) string { return filepath.Join(e.contain
 // starting the container, so that a late exit hook of its previous run
 // does not detach the endpoints this start makes. done removes the mark.
 func (e *Engine) markStarting(ctx context.Context, id string) (done func(), err error) {
-	l, err := lockfile.Lock(ctx, e.startLockPath(id))
+	l, err := lockfile.LockExisting(ctx, e.startLockPath(id))
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,18 @@ func Lock(ctx context.Context, path string) (*Handle, error) {
 	return lock(ctx, path, unix.LOCK_EX)
 }
 
+// LockExisting is Lock for a lock file in a directory that must exist: when
+// the directory is gone it fails with an error matching fs.ErrNotExist
+// instead of making it again (the lock of a container must not bring back
+// the directory of a container removed meanwhile).
+func LockExisting(ctx context.Context, path string) (*Handle, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return lockFile(ctx, f, unix.LOCK_EX)
+}
+
 // RLock blocks until it holds a shared lock on path or ctx is done.
 func RLock(ctx context.Context, path string) (*Handle, error) {
 	return lock(ctx, path, unix.LOCK_SH)
@@ -55,7 +67,12 @@ func lock(ctx context.Context, path string, how int) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+	return lockFile(ctx, f, how)
+}
+
+// lockFile locks f, closing it on failure.
+func lockFile(ctx context.Context, f *os.File, how int) (*Handle, error) {
+	err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 	if err == nil {
 		return &Handle{f: f}, nil
 	}

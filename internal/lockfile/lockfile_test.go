@@ -2,6 +2,9 @@ package lockfile
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -62,5 +65,17 @@ func TestLockWaitsForRelease(t *testing.T) {
 			t.Fatal("the lock stayed held after a cancelled waiter")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestLockExistingKeepsGoneDirGone: the lock of a removed directory fails
+// and does not bring the directory back.
+func TestLockExistingKeepsGoneDirGone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gone")
+	if _, err := LockExisting(context.Background(), filepath.Join(dir, "l")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LockExisting in a missing directory: %v, want fs.ErrNotExist", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the directory was made again: %v", err)
 	}
 }
