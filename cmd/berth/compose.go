@@ -166,7 +166,7 @@ func newComposeUpCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.NoRecreate, "no-recreate", false, "if containers already exist, don't recreate them")
 	f.BoolVar(&o.NoDeps, "no-deps", false, "don't start linked services")
 	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers for services not defined in the compose file")
-	f.StringArrayVar(&o.Scale, "scale", nil, "scale SERVICE to NUM instances (SERVICE=NUM); overrides scale in the file")
+	stringArrayVarP(f, &o.Scale, "scale", "", "scale SERVICE to NUM instances (SERVICE=NUM); overrides scale in the file")
 	f.BoolVar(&o.Wait, "wait", false, "wait for services to be running|healthy; implies detached mode")
 	f.IntVar(&o.WaitTimeout, "wait-timeout", 0, "maximum duration in seconds to wait for the project to be running|healthy")
 	f.BoolVar(&o.NoStart, "no-start", false, "don't start the services after creating them")
@@ -178,8 +178,8 @@ func newComposeUpCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.Timestamps, "timestamps", false, "show timestamps")
 	f.StringVar(&o.Pull, "pull", "missing", "pull image before running (always|missing|never)")
 	f.BoolVar(&o.QuietPull, "quiet-pull", false, "pull without printing progress information")
-	f.StringArrayVar(&o.Attach, "attach", nil, "restrict attaching to these services")
-	f.StringArrayVar(&o.NoAttach, "no-attach", nil, "do not attach (stream logs) to these services")
+	stringArrayVarP(f, &o.Attach, "attach", "", "restrict attaching to these services")
+	stringArrayVarP(f, &o.NoAttach, "no-attach", "", "do not attach (stream logs) to these services")
 	return c
 }
 
@@ -395,7 +395,7 @@ func newComposeCreateCmd(g *globals) *cobra.Command {
 	f.BoolVar(&o.ForceRecreate, "force-recreate", false, "recreate containers even if their configuration and image haven't changed")
 	f.BoolVar(&o.NoRecreate, "no-recreate", false, "if containers already exist, don't recreate them")
 	f.BoolVar(&o.RemoveOrphans, "remove-orphans", false, "remove containers for services not defined in the compose file")
-	f.StringArrayVar(&o.Scale, "scale", nil, "scale SERVICE to NUM instances (SERVICE=NUM)")
+	stringArrayVarP(f, &o.Scale, "scale", "", "scale SERVICE to NUM instances (SERVICE=NUM)")
 	f.StringVar(&o.Pull, "pull", "missing", "pull image before running (always|missing|never)")
 	return c
 }
@@ -455,5 +455,5 @@ func bindBuild(c *cobra.Command) {
 	c.Flags().BoolVar(&noCache, "no-cache", false, "do not use cache when building the image")
 	c.Flags().BoolVar(&pull, "pull", false, "always attempt to pull a newer version of the image")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "don't print anything to stdout")
-	c.Flags().StringArrayVar(&args, "build-arg", nil, "set build-time variables for services")
+	stringArrayVarP(c.Flags(), &args, "build-arg", "", "set build-time variables for services")
 }

@@ -277,8 +277,8 @@ func newComposePsCmd(g *globals) *cobra.Command {
 	f.BoolVarP(&o.All, "all", "a", false, "show all stopped containers")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "only display ids")
 	f.BoolVar(&o.Services, "services", false, "display services")
-	f.StringArrayVar(&o.Status, "status", nil, "filter services by status: created, restarting, running, removing, paused, exited, dead")
-	f.StringArrayVar(&o.Filter, "filter", nil, "filter services by a property (status=running)")
+	stringArrayVarP(f, &o.Status, "status", "", "filter services by status: created, restarting, running, removing, paused, exited, dead")
+	stringArrayVarP(f, &o.Filter, "filter", "", "filter services by a property (status=running)")
 	f.StringVar(&o.Format, "format", "table", "format the output: table, json or a Go template")
 	f.BoolVar(&o.NoTrunc, "no-trunc", false, "don't truncate output")
 	return c

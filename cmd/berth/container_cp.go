@@ -108,7 +108,7 @@ func newContainerCommitCmd(g *globals) *cobra.Command {
 		})
 	c.Flags().StringVarP(&author, "author", "a", "", "author (e.g., \"John Hannibal Smith <hannibal@a-team.com>\")")
 	c.Flags().StringVarP(&message, "message", "m", "", "commit message")
-	c.Flags().StringArrayVarP(&changes, "change", "c", nil, "apply Dockerfile instruction to the created image")
+	stringArrayVarP(c.Flags(), &changes, "change", "c", "apply Dockerfile instruction to the created image")
 	c.Flags().BoolVarP(&pause, "pause", "p", true, "pause container during commit")
 	return c
 }

@@ -110,7 +110,7 @@ func newContainerPsCmd(g *globals) *cobra.Command {
 	f.IntVarP(&o.Last, "last", "n", 0, "show n last created containers (includes all states)")
 	f.BoolVarP(&latest, "latest", "l", false, "show the latest created container (includes all states)")
 	f.BoolVar(&o.NoTrunc, "no-trunc", false, "don't truncate output")
-	f.StringArrayVar(&o.Filters, "filter", nil, "filter output based on conditions provided")
+	stringArrayVarP(f, &o.Filters, "filter", "", "filter output based on conditions provided")
 	f.StringVar(&o.Format, "format", "", "format output using a custom template: 'table', 'table TEMPLATE', 'json' or 'TEMPLATE'")
 	f.BoolVarP(&o.Size, "size", "s", false, "display total file sizes")
 	c.Aliases = []string{"ls", "list"}
@@ -217,8 +217,8 @@ func newContainerExecCmd(g *globals) *cobra.Command {
 	f.BoolVarP(&interactive, "interactive", "i", false, "keep STDIN open even if not attached")
 	f.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-TTY")
 	f.BoolVarP(&detach, "detach", "d", false, "detached mode: run command in the background")
-	f.StringArrayVarP(&env, "env", "e", nil, "set environment variables")
-	f.StringArrayVar(&envFiles, "env-file", nil, "read in a file of environment variables")
+	stringArrayVarP(f, &env, "env", "e", "set environment variables")
+	stringArrayVarP(f, &envFiles, "env-file", "", "read in a file of environment variables")
 	f.StringVarP(&workdir, "workdir", "w", "", "working directory inside the container")
 	f.StringVarP(&user, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	f.StringVar(&detachKeys, "detach-keys", "", "override the key sequence for detaching a container")
@@ -385,7 +385,7 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 			return nil
 		})
 	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
-	c.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (e.g. 'label=<key>=<value>')")
+	stringArrayVarP(c.Flags(), &filters, "filter", "", "provide filter values (e.g. 'label=<key>=<value>')")
 	return c
 }
 

@@ -72,7 +72,7 @@ func newImageImportCmd(g *globals) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&o.Changes, "change", "c", nil, "apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)")
+	stringArrayVarP(fl, &o.Changes, "change", "c", "apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR)")
 	fl.StringVarP(&o.Message, "message", "m", "", "set a commit message for the imported image")
 	return cmd
 }
@@ -346,7 +346,7 @@ func newImageLsCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&o.Quiet, "quiet", "q", false, "only show image IDs")
 	fl.BoolVar(&o.NoTrunc, "no-trunc", false, "don't truncate output")
 	fl.StringVar(&o.Format, "format", "", "output format: table, table TEMPLATE, json, or a Go template")
-	fl.StringArrayVar(&o.Filters, "filter", nil, "filter output (reference=PATTERN, dangling=true|false, label=KEY[=VALUE])")
+	stringArrayVarP(fl, &o.Filters, "filter", "", "filter output (reference=PATTERN, dangling=true|false, label=KEY[=VALUE])")
 	return cmd
 }
 

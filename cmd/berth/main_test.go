@@ -2,7 +2,10 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 func TestProjectFlagsLong(t *testing.T) {
@@ -23,5 +26,25 @@ func TestProjectFlagsLong(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestStringArrayFlags: berth's stringArray flags take each value whole
+// (commas included), repeat, and show no default in usage, like pflag's.
+func TestStringArrayFlags(t *testing.T) {
+	var o runOptions
+	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	bindRunFlags(fs, &o.RunFlags)
+	if err := fs.Parse([]string{"-e", "A=1,B=2", "--env", "C", "busybox"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"A=1,B=2", "C"}; !reflect.DeepEqual(o.Env, want) {
+		t.Errorf("env %q, want %q", o.Env, want)
+	}
+	if o.Labels != nil {
+		t.Errorf("labels %q, want none", o.Labels)
+	}
+	if u := fs.FlagUsages(); !strings.Contains(u, "-e, --env stringArray ") || strings.Contains(u, "default []") {
+		t.Errorf("usage:\n%s", u)
 	}
 }

@@ -84,8 +84,8 @@ func newNetworkCreateCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.Internal, "internal", false, "restrict external access to the network")
 	fl.BoolVar(&f.Attachable, "attachable", false, "accepted for compatibility: every berth network is attachable")
 	fl.BoolVar(&f.IPv6, "ipv6", false, "enable IPv6 (not supported yet)")
-	fl.StringArrayVar(&f.Labels, "label", nil, "set metadata on a network (key=value)")
-	fl.StringArrayVarP(&f.Opts, "opt", "o", nil, "set driver specific options (key=value)")
+	stringArrayVarP(fl, &f.Labels, "label", "", "set metadata on a network (key=value)")
+	stringArrayVarP(fl, &f.Opts, "opt", "o", "set driver specific options (key=value)")
 	return cmd
 }
 
@@ -133,7 +133,7 @@ func newNetworkLsCmd(g *globals) *cobra.Command {
 	fl.BoolVarP(&f.Quiet, "quiet", "q", false, "only display network IDs")
 	fl.BoolVar(&f.NoTrunc, "no-trunc", false, "do not truncate the output")
 	fl.StringVar(&f.Format, "format", "", "format output: table, json, or a Go template")
-	fl.StringArrayVarP(&f.Filters, "filter", "f", nil, "filter output (name=, id=, label=, driver=, scope=, type=)")
+	stringArrayVarP(fl, &f.Filters, "filter", "f", "filter output (name=, id=, label=, driver=, scope=, type=)")
 	return cmd
 }
 
@@ -397,6 +397,6 @@ func newNetworkPruneCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
-	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (e.g. label=key=value)")
+	stringArrayVarP(cmd.Flags(), &filters, "filter", "", "provide filter values (e.g. label=key=value)")
 	return cmd
 }

@@ -21,7 +21,7 @@ func newNetworkConnectCmd(g *globals) *cobra.Command {
 			return e.Connect(c.Context(), args[1], args[0], o)
 		},
 	}
-	c.Flags().StringArrayVar(&o.Aliases, "alias", nil, "add a network-scoped alias for the container")
+	stringArrayVarP(c.Flags(), &o.Aliases, "alias", "", "add a network-scoped alias for the container")
 	c.Flags().StringVar(&o.IP, "ip", "", "IPv4 address (e.g. 172.30.100.104)")
 	return c
 }

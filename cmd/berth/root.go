@@ -86,11 +86,11 @@ func addProjectFlags(c *cobra.Command, g *globals) {
 		return s
 	}
 	pf := c.PersistentFlags()
-	pf.StringArrayVarP(&g.Files, "file", short("f"), nil, "compose configuration files")
+	stringArrayVarP(pf, &g.Files, "file", short("f"), "compose configuration files")
 	pf.StringVarP(&g.Project, "project-name", short("p"), "", "project name")
 	pf.StringVar(&g.ProjectDir, "project-directory", "", "alternate working directory (default: the first compose file's folder)")
-	pf.StringArrayVar(&g.EnvFiles, "env-file", nil, "alternate environment files")
-	pf.StringArrayVar(&g.Profiles, "profile", nil, "profiles to enable")
+	stringArrayVarP(pf, &g.EnvFiles, "env-file", "", "alternate environment files")
+	stringArrayVarP(pf, &g.Profiles, "profile", "", "profiles to enable")
 	if c.Flags().Lookup("progress") == nil {
 		pf.StringVar(&g.Progress, "progress", "auto", "progress output: auto, tty, plain, quiet, json")
 	}

@@ -78,8 +78,8 @@ func newVolumeCreateCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Driver, "driver", "d", volume.DefaultDriver, "volume driver name")
-	f.StringArrayVar(&o.Labels, "label", nil, "set metadata on a volume (key=value)")
-	f.StringArrayVarP(&o.Opts, "opt", "o", nil, "driver options: type, device, o (e.g. -o type=tmpfs -o device=tmpfs -o o=size=64m)")
+	stringArrayVarP(f, &o.Labels, "label", "", "set metadata on a volume (key=value)")
+	stringArrayVarP(f, &o.Opts, "opt", "o", "driver options: type, device, o (e.g. -o type=tmpfs -o device=tmpfs -o o=size=64m)")
 	f.StringVar(&o.Name, "name", "", "volume name")
 	f.MarkHidden("name")
 	return cmd
@@ -150,7 +150,7 @@ func newVolumeLsCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "only display volume names")
 	f.StringVar(&o.Format, "format", "", "output format: table, table TEMPLATE, json, or a Go template")
-	f.StringArrayVarP(&o.Filters, "filter", "f", nil, "filter output (name=, label=, label!=, dangling=true|false, driver=)")
+	stringArrayVarP(f, &o.Filters, "filter", "f", "filter output (name=, label=, label!=, dangling=true|false, driver=)")
 	return cmd
 }
 
@@ -331,7 +331,7 @@ func newVolumePruneCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.All, "all", "a", false, "remove all unused volumes, not just anonymous ones")
 	f.BoolVarP(&o.Force, "force", "f", false, "do not prompt for confirmation")
-	f.StringArrayVar(&o.Filters, "filter", nil, "provide filter values (label=, label!=, all=true)")
+	stringArrayVarP(f, &o.Filters, "filter", "", "provide filter values (label=, label!=, all=true)")
 	return cmd
 }
 
