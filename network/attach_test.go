@@ -513,3 +513,26 @@ func TestTeardown(t *testing.T) {
 		t.Fatalf("endpoints after Teardown: %+v, %v", eps, err)
 	}
 }
+
+// TestNewNetNSLeavesProcessAlone: making namespaces never leaves one of
+// the process's threads in them: the main thread in a container's
+// namespace would pin it, and Teardown would see it in use.
+func TestNewNetNSLeavesProcessAlone(t *testing.T) {
+	m, _ := newManager(t)
+	host, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		newNetNS(t, m)
+		var wg sync.WaitGroup
+		for range 4 { // give the scheduler other goroutines to place
+			wg.Add(1)
+			go func() { defer wg.Done(); time.Sleep(time.Millisecond) }()
+		}
+		wg.Wait()
+		if got, _ := os.Readlink("/proc/self/ns/net"); got != host {
+			t.Fatalf("the main thread is in %s after NewNetNS, not the host's %s", got, host)
+		}
+	}
+}

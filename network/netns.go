@@ -55,11 +55,24 @@ func (m *Manager) NewNetNS(ctx context.Context, containerID string) (string, err
 	f.Close()
 	errc := make(chan error, 1)
 	go func() {
-		// The thread enters the new namespace and is never unlocked: when
-		// this goroutine returns, the Go runtime ends the thread, so no
-		// other goroutine ever runs in the wrong namespace.
+		// The thread enters the new namespace and goes back to its own
+		// before it is unlocked. Should it fail to, it stays locked: when
+		// this goroutine returns, the Go runtime ends the thread (or, for
+		// the main thread, parks it for good), so no other goroutine ever
+		// runs in the wrong namespace. A thread merely parked there would
+		// still pin the namespace (and, being the main thread, show it
+		// as this process's in /proc/PID/ns/net).
 		runtime.LockOSThread()
+		own, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- fmt.Errorf("open own netns: %w", err)
+			return
+		}
+		defer own.Close()
 		errc <- mountNewNetNS(p)
+		if unix.Setns(int(own.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
 	}()
 	if err := <-errc; err != nil {
 		unix.Unmount(p, unix.MNT_DETACH)
