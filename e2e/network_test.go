@@ -138,6 +138,31 @@ func TestNetworkContainer(t *testing.T) {
 	}
 }
 
+// A container stopped while another one shares its network namespace
+// loses its veth at once (the namespace lives on), and a start of the
+// sharer while it is stopped fails clearly.
+func TestNetworkContainerStopShared(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "run", "-d", "--name", "srv", "busybox", "sleep", "300")
+	br := e.inspectNet("bridge", `{{index .Options "com.docker.network.bridge.name"}}`)
+	before := map[string]bool{}
+	ents, _ := os.ReadDir("/sys/class/net/" + br + "/brif")
+	for _, de := range ents {
+		before[de.Name()] = true
+	}
+	e.must("container", "run", "-d", "--name", "joiner", "--network", "container:srv", "busybox", "sleep", "300")
+	e.must("container", "stop", "-t", "0", "srv")
+	for v := range before {
+		if _, err := os.Stat("/sys/class/net/" + v); err == nil {
+			t.Errorf("veth %s of srv still there after srv stopped while joiner shares its namespace", v)
+		}
+	}
+	e.must("container", "stop", "-t", "0", "joiner")
+	if r := e.run("container", "start", "joiner"); r.Code == 0 || !strings.Contains(r.Stderr, "not running") {
+		t.Errorf("start of joiner while srv is stopped: %s", r)
+	}
+}
+
 // httpGet fetches url on a new connection, with a timeout.
 func httpGet(url string) (*http.Response, error) {
 	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}

@@ -77,6 +77,11 @@ func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err err
 // etc files with the addresses it got.
 func (e *Engine) attachNetworks(ctx context.Context, c *runtime.Container, d *containerData) error {
 	if !d.OwnNetNS {
+		if other, ok := strings.CutPrefix(d.NetworkMode, "container:"); ok && !c.Spec.HostNetwork {
+			if err := e.joinNetNS(ctx, other); err != nil {
+				return err
+			}
+		}
 		return e.writeEtcFiles(ctx, c, d, nil)
 	}
 	// The namespace goes when the container stops (teardownNetworks), and
@@ -100,6 +105,21 @@ func (e *Engine) attachNetworks(ctx context.Context, c *runtime.Container, d *co
 		eps = append(eps, ep)
 	}
 	return e.writeEtcFiles(ctx, c, d, eps)
+}
+
+// joinNetNS checks that the container whose namespace a container shares
+// (--network container:X) runs, and marks its namespace shared, so that
+// its teardown leaves the namespace's veths to no one (network.Teardown).
+func (e *Engine) joinNetNS(ctx context.Context, id string) error {
+	other, err := e.Runtime.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("--network container:%s: %w", id, err)
+	}
+	if !other.State.Running() {
+		return errdefs.Errorf(errdefs.ErrFailedPrecondition,
+			"cannot join the network namespace of container %q: it is not running", other.Name)
+	}
+	return e.Networks.JoinNetNS(other.ID)
 }
 
 // detach undoes attachNetworks and refreshes DNS; errors are secondary to
@@ -274,6 +294,7 @@ func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error 
 			// Removed meanwhile (run --rm: the CLI and the exit hook both
 			// remove): make sure nothing of it stays behind.
 			e.Networks.Teardown(ctx, ref)
+			e.Networks.ForgetNetNS(ref)
 		}
 		return err
 	}
@@ -296,6 +317,7 @@ func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error 
 		// without a namespace only releases its endpoints.
 		errs = append(errs, e.Networks.Teardown(ctx, c.ID))
 	}
+	errs = append(errs, e.Networks.ForgetNetNS(c.ID))
 	if derr == nil {
 		errs = append(errs, e.refreshDNSFor(ctx, d))
 	} else {

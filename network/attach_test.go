@@ -465,8 +465,9 @@ func TestParallelDetachAll(t *testing.T) {
 
 // TestTeardown: a container's namespace goes with its endpoints; the
 // addresses are free at once and the kernel deletes the veths with the
-// namespace. When a process still uses the namespace (--network
-// container:X), its veths are deleted before Teardown returns.
+// namespace. When a process still uses a namespace another container
+// joined (--network container:X), its veths are deleted before Teardown
+// returns.
 func TestTeardown(t *testing.T) {
 	m, _ := newManager(t)
 	ctx := context.Background()
@@ -503,11 +504,17 @@ func TestTeardown(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if err := m.JoinNetNS(id); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.Teardown(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := netlink.LinkByName(network.HostVethName(id, n.ID)); err == nil {
 		t.Fatal("veth of a namespace still in use left after Teardown")
+	}
+	if err := m.ForgetNetNS(id); err != nil {
+		t.Fatal(err)
 	}
 	if eps, err := m.Endpoints(ctx, ""); err != nil || len(eps) != 0 {
 		t.Fatalf("endpoints after Teardown: %+v, %v", eps, err)

@@ -131,20 +131,22 @@ func (m *Manager) DeleteNetNS(ctx context.Context, containerID string) error {
 // namespace, the kernel destroys it, and the veths in it, in its own time:
 // deleting a veth costs ~20 ms of RCU grace periods under the RTNL lock,
 // which the caller then does not wait for. Only the records and addresses
-// are released here. When some process still uses the namespace (another
-// container joined it with --network container:X), it outlives the
+// are released here. When another container uses the namespace (it joined
+// it with --network container:X, see JoinNetNS), it outlives the
 // endpoints, so their veths are deleted first, as DetachAll does. A
 // container without a namespace or endpoints is not an error.
 //
 // An address is released while its old veth may still be on the bridge
 // for some milliseconds; allocation moves on from the last address handed
-// out (LastIP), so it is not handed out again at once.
+// out (LastIP), so it is not handed out again at once. A process that
+// entered the namespace outside berth (nsenter) keeps the veths alive
+// until it leaves.
 func (m *Manager) Teardown(ctx context.Context, containerID string) error {
 	if err := checkID(containerID); err != nil {
 		return err
 	}
 	p := m.NetNSPath(containerID)
-	if !isNetNS(p) || netNSInUse(p) {
+	if !isNetNS(p) || m.joined(containerID) && netNSInUse(p) {
 		// Gone already (DetachAll waits for its veths to go, or deletes
 		// them), or shared: delete the veths while the namespace lives.
 		if err := m.DetachAll(ctx, containerID); err != nil {
@@ -158,8 +160,48 @@ func (m *Manager) Teardown(ctx context.Context, containerID string) error {
 	return m.forget(ctx, containerID)
 }
 
+// JoinNetNS records that a container is about to join the namespace of
+// containerID (--network container:X), so that Teardown of containerID
+// checks whether it still is: called at every start of the joining
+// container. The mark lives in the run dir until ForgetNetNS.
+func (m *Manager) JoinNetNS(containerID string) error {
+	if err := checkID(containerID); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(m.joinedDir(), 0o711); err != nil {
+		return fmt.Errorf("netns %s: %w", containerID, err)
+	}
+	f, err := os.OpenFile(filepath.Join(m.joinedDir(), containerID), os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("netns %s: %w", containerID, err)
+	}
+	return f.Close()
+}
+
+// ForgetNetNS drops the JoinNetNS mark of a container being removed.
+func (m *Manager) ForgetNetNS(containerID string) error {
+	if err := checkID(containerID); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(m.joinedDir(), containerID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("netns %s: %w", containerID, err)
+	}
+	return nil
+}
+
+func (m *Manager) joinedDir() string { return filepath.Join(m.opts.RunRoot, "joined") }
+
+// joined reports whether another container ever joined the namespace of
+// containerID since its JoinNetNS mark was made.
+func (m *Manager) joined(containerID string) bool {
+	_, err := os.Stat(filepath.Join(m.joinedDir(), containerID))
+	return err == nil
+}
+
 // netNSInUse reports whether a process is in the network namespace
-// mounted at p.
+// mounted at p. It reads every process's /proc/PID/ns/net (~1.5 ms with
+// 150 processes here), so Teardown asks only about namespaces another
+// container joined.
 func netNSInUse(p string) bool {
 	var st unix.Stat_t
 	if err := unix.Stat(p, &st); err != nil {
