@@ -145,10 +145,9 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (*Container, error) {
 		return nil, fmt.Errorf("container %q: %w", spec.Name, err)
 	}
 	c := &Container{ID: spec.ID, Name: spec.Name, Created: time.Now().UTC(), Spec: spec, State: State{Status: StatusCreated}, Warnings: warnings}
-	err = m.writeState(spec.ID, c.State)
-	if err == nil {
-		err = atomicfile.WriteJSON(m.configPath(spec.ID), storedConfig{Spec: spec, Created: c.Created}, 0o600)
-	}
+	// No state.json yet: a container without one is a created one (load),
+	// which saves a file and its two fsyncs per create.
+	err = atomicfile.WriteJSON(m.configPath(spec.ID), storedConfig{Spec: spec, Created: c.Created}, 0o600)
 	if err != nil {
 		os.RemoveAll(m.dir(spec.ID))
 		m.unlinkName(spec.Name, spec.ID)
