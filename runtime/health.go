@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,7 +89,8 @@ func (mon *monitor) healthLoop(ctx context.Context, done chan<- struct{}) {
 			return
 		case <-time.After(time.Until(next)):
 		}
-		res := probe(mon.c, mon.lc, mon.m.rootfsDir(mon.c.ID), healthArgs(h.Test), s.timeout)
+		res := probe(ctx, mon.c, mon.lc, mon.m.rootfsDir(mon.c.ID), healthArgs(h.Test), s.timeout)
+		reapStrayChildren()
 		if ctx.Err() != nil {
 			return
 		}
@@ -137,9 +141,53 @@ func RunHealthcheck(ctx context.Context, m *Manager, id string) error {
 		return fmt.Errorf("container %s: healthcheck: %w", id, err)
 	}
 	s := healthSchedule(h)
-	res := probe(c, lc, m.rootfsDir(id), healthArgs(h.Test), s.timeout)
+	res := probe(ctx, c, lc, m.rootfsDir(id), healthArgs(h.Test), s.timeout)
 	m.recordHealth(ctx, id, res, time.Since(c.State.StartedAt) < h.StartPeriod, s.retries)
 	return nil
+}
+
+// reapStrayChildren reaps the monitor's zombie children that nobody waits
+// for: nsexec's intermediate "runc:[1:CHILD]" of an exec is created with
+// CLONE_PARENT, so it is the monitor's child, and libcontainer reaps it only
+// when the exec gets that far. A probe that failed half-way (the container
+// dying under it) leaves it a zombie in the container's pid namespace, and
+// the container's init cannot finish exiting until it is reaped. Only that
+// process name is reaped: every other child is waited for by its owner.
+func reapStrayChildren() {
+	for _, pid := range childPids() {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ...: comm may hold spaces and parentheses.
+		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if open < 0 || end < open || end+2 >= len(stat) {
+			continue
+		}
+		if string(stat[open+1:end]) == "runc:[1:CHILD]" && stat[end+2] == 'Z' {
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		}
+	}
+}
+
+// childPids lists this process's children (each thread's, as the kernel
+// keeps them).
+func childPids() []int {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var out []int
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
 }
 
 // limitedBuffer keeps the first healthOutputMax bytes written to it.
@@ -158,7 +206,7 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 // probe runs one healthcheck command in the container.
-func probe(c *Container, lc *libcontainer.Container, rootfs string, args []string, timeout time.Duration) HealthResult {
+func probe(ctx context.Context, c *Container, lc *libcontainer.Container, rootfs string, args []string, timeout time.Duration) HealthResult {
 	res := HealthResult{Start: time.Now().UTC(), ExitCode: -1}
 	if lc == nil {
 		res.End, res.Output = time.Now().UTC(), "container is not running"
@@ -176,8 +224,12 @@ func probe(c *Container, lc *libcontainer.Container, rootfs string, args []strin
 		return res
 	}
 	timer := time.AfterFunc(timeout, func() { p.Signal(unix.SIGKILL) })
+	// The container stopping ends the probe at once: its init cannot finish
+	// dying while a process of its pid namespace waits to be reaped.
+	stop := context.AfterFunc(ctx, func() { p.Signal(unix.SIGKILL) })
 	ps, _ := p.Wait()
-	timedOut := !timer.Stop()
+	stop()
+	timedOut := !timer.Stop() && ctx.Err() == nil
 	res.End = time.Now().UTC()
 	out.mu.Lock()
 	res.Output = out.buf.String()
