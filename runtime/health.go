@@ -100,7 +100,7 @@ func (mon *monitor) healthLoop(ctx context.Context, done chan<- struct{}) {
 
 // recordHealth adds a probe's result to the container's health state.
 func (m *Manager) recordHealth(ctx context.Context, id string, res HealthResult, inStart bool, retries int) {
-	m.updateState(context.WithoutCancel(ctx), id, func(s *State) {
+	m.updateStateVolatile(context.WithoutCancel(ctx), id, func(s *State) {
 		if s.Health == nil {
 			s.Health = &HealthState{Status: HealthStarting}
 		}

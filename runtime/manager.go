@@ -342,6 +342,19 @@ func (m *Manager) Rename(ctx context.Context, ref, name string) error {
 
 // updateState applies f to the container's state under its lock.
 func (m *Manager) updateState(ctx context.Context, id string, f func(*State)) (State, error) {
+	return m.updateStateSync(ctx, id, f, true)
+}
+
+// updateStateVolatile is updateState for facts that need not survive a
+// power loss, because nothing they say outlives one: that the container
+// runs (after a crash its monitor's lock is free, which reads as exited)
+// or how its last probes went. The file is still replaced atomically, so a
+// killed writer never leaves it torn; it is only not fsynced.
+func (m *Manager) updateStateVolatile(ctx context.Context, id string, f func(*State)) (State, error) {
+	return m.updateStateSync(ctx, id, f, false)
+}
+
+func (m *Manager) updateStateSync(ctx context.Context, id string, f func(*State), sync bool) (State, error) {
 	h, err := m.lock(ctx, id)
 	if err != nil {
 		return State{}, err
@@ -352,6 +365,9 @@ func (m *Manager) updateState(ctx context.Context, id string, f func(*State)) (S
 		return s, err
 	}
 	f(&s)
+	if !sync {
+		return s, atomicfile.WriteJSONNoSync(m.statePath(id), s, 0o600)
+	}
 	return s, m.writeState(id, s)
 }
 

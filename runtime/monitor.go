@@ -286,7 +286,7 @@ func (mon *monitor) runOnce(ctx context.Context, first bool, ls *loopState) (int
 	mon.process = p
 	pid, _ := p.Pid()
 	waitExecd(pid)
-	m.updateState(ctx, c.ID, func(s *State) {
+	m.updateStateVolatile(ctx, c.ID, func(s *State) {
 		s.Status, s.Pid, s.MonitorPid = StatusRunning, pid, os.Getpid()
 		s.StartedAt, s.ExitCode, s.Error, s.OOMKilled = time.Now().UTC(), 0, "", false
 		if first {
