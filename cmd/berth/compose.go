@@ -214,7 +214,7 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 		return fmt.Errorf("-d and --abort-on-container-exit are incompatible: %w", errdefs.ErrInvalidArgument)
 	}
 	if o.Build {
-		return fmt.Errorf("up --build: building images is not wired yet: build with 'berth image build' first: %w", errdefs.ErrNotImplemented)
+		return fmt.Errorf("up --build: berth cannot build images yet: make the image with 'berth image import', 'image load' or 'container commit', name it in the service's image: and run up without --build: %w", errdefs.ErrNotImplemented)
 	}
 	if o.Pull == "always" {
 		return fmt.Errorf("up --pull always: berth cannot pull yet (import, load or build images): %w", errdefs.ErrNotImplemented)
@@ -409,7 +409,7 @@ type composeLogsOptions struct {
 
 func notWired(name string) func(*cobra.Command, []string) error {
 	return func(*cobra.Command, []string) error {
-		return fmt.Errorf("%s: needs the engine adapter (not wired yet): %w", name, errdefs.ErrNotImplemented)
+		return fmt.Errorf("%s: berth cannot build images yet: make the image with 'berth image import', 'image load' or 'container commit' and name it in the service's image: %w", name, errdefs.ErrNotImplemented)
 	}
 }
 

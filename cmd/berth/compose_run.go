@@ -58,7 +58,7 @@ func randomSuffix() string {
 
 func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []string, o composeRunOptions, entrypointSet bool) error {
 	if o.Build {
-		return fmt.Errorf("run --build: building images is not wired yet: %w", errdefs.ErrNotImplemented)
+		return fmt.Errorf("run --build: berth cannot build images yet: make the image with 'berth image import', 'image load' or 'container commit', name it in the service's image: and run without --build: %w", errdefs.ErrNotImplemented)
 	}
 	env, err := openProject(ctx, g, c.ErrOrStderr(), args[0])
 	if err != nil {
