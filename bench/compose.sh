@@ -24,5 +24,6 @@ for r in $(seq 1 "$RUNS"); do
   (cd "$proj" && "$BERTH" --root "$root" down --progress quiet); t2=$(ms_now)
   ups+=($(( (t1-t0)/1000000 ))); downs+=($(( (t2-t1)/1000000 )))
 done
+printf "  up -d runs (ms): %s\n" "${ups[*]}"
 printf 'compose N=%d: up -d median %s ms, down median %s ms over %d runs (target N=20: < 1000 ms each)\n' \
   "$N" "$(printf '%s\n' "${ups[@]}" | median)" "$(printf '%s\n' "${downs[@]}" | median)" "$RUNS"
