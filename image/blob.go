@@ -38,6 +38,10 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// Decompress returns r's content uncompressed, like decompress (ADD of a
+// local archive uses it).
+func Decompress(r io.Reader) (io.ReadCloser, error) { return decompress(r) }
+
 // decompress returns r's content uncompressed, detecting gzip, zstd and
 // bzip2 by their magic numbers; anything else is returned as is.
 func decompress(r io.Reader) (io.ReadCloser, error) {

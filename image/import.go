@@ -96,7 +96,8 @@ func (s *Store) finish(ctx context.Context, cf *configFile, layers []layerRecord
 
 // Commit makes a new image from parentID ("" for none) plus the overlay
 // upper directory upperDir as one more layer. Overlay whiteouts become
-// ".wh." entries in the layer.
+// ".wh." entries in the layer. With upperDir "" the new image only changes
+// the config (an empty_layer history entry, as a Dockerfile's CMD or ENV).
 func (s *Store) Commit(ctx context.Context, upperDir, parentID string, o CommitOptions) (*Image, error) {
 	if o.Ref != "" {
 		if _, err := parseReference(o.Ref); err != nil {
@@ -138,16 +139,18 @@ func (s *Store) Commit(ctx context.Context, upperDir, parentID string, o CommitO
 		return nil, err
 	}
 	defer gc.Unlock()
-	layer, err := s.commitLayer(ctx, upperDir)
-	if err != nil {
-		return nil, err
-	}
 	now := time.Now().UTC()
 	cf.Created, cf.Author, cf.Comment = &now, o.Author, o.Message
-	cf.RootFS.DiffIDs = append(append([]string(nil), cf.RootFS.DiffIDs...), layer.DiffID)
 	cf.History = append(append([]historyEntry(nil), cf.History...),
-		historyEntry{Created: &now, Author: o.Author, Comment: o.Message, CreatedBy: o.CreatedBy})
-	layers = append(append([]layerRecord(nil), layers...), layer)
+		historyEntry{Created: &now, Author: o.Author, Comment: o.Message, CreatedBy: o.CreatedBy, EmptyLayer: upperDir == ""})
+	if upperDir != "" {
+		layer, err := s.commitLayer(ctx, upperDir)
+		if err != nil {
+			return nil, err
+		}
+		cf.RootFS.DiffIDs = append(append([]string(nil), cf.RootFS.DiffIDs...), layer.DiffID)
+		layers = append(append([]layerRecord(nil), layers...), layer)
+	}
 	img, err := s.finish(ctx, &cf, layers, o.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)

@@ -191,3 +191,10 @@ func SplitRepoTag(s string) (repo, tag string) {
 	}
 	return s, ""
 }
+
+// ValidateReference checks that s is a valid name[:tag] to tag an image
+// with (ErrInvalidArgument otherwise).
+func ValidateReference(s string) error {
+	_, err := parseReference(s)
+	return err
+}
