@@ -35,7 +35,7 @@ func addImageCommands(root *cobra.Command, g *globals) {
 		RunE:    func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	cmd.AddCommand(newImageImportCmd(g), newImageLoadCmd(g), newImageSaveCmd(g), newImageLsCmd(g),
-		newImageTagCmd(g), newImageRmCmd(g), newImageInspectCmd(g), newImageHistoryCmd(g), newImagePruneCmd(g))
+		newImageTagCmd(g), newImageRmCmd(g), newImageBuildCmd(g), newImageInspectCmd(g), newImageHistoryCmd(g), newImagePruneCmd(g))
 	root.AddCommand(cmd)
 }
 
