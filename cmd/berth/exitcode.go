@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/berth/berth/image/build"
 	"github.com/berth/berth/internal/errdefs"
 )
 
@@ -28,12 +29,16 @@ func withStatus(code int, msg string) error { return &statusError{code: code, ms
 
 // exitCode maps an error to berth's exit status. Docker's conventions hold:
 // run/exec return the container's code (a statusError), 125 when berth
-// itself failed, 130 when interrupted.
+// itself failed, 130 when interrupted; a build whose RUN failed exits 1,
+// as docker build does.
 func exitCode(err error) int {
 	var se *statusError
+	var be *build.ExitError
 	switch {
 	case errors.As(err, &se):
 		return se.code
+	case errors.As(err, &be):
+		return 1
 	case errors.Is(err, context.Canceled):
 		return 130
 	default:

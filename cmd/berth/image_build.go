@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/engine"
+	"github.com/berth/berth/engine/builder"
 	"github.com/berth/berth/image/build"
 	"github.com/berth/berth/internal/errdefs"
 )
@@ -114,39 +113,12 @@ func (f *buildFlags) options(ctxDir string, lookup func(string) (string, bool)) 
 	return o, nil
 }
 
-// runBuild builds with e's store and containers and returns the image id.
-// A failed RUN exits 1 with Docker's message.
+// runBuild builds with e's store and containers and returns the image id
+// (a failed RUN exits 1 with Docker's message: see exitCode).
 func runBuild(ctx context.Context, e *engine.Engine, o build.Options) (string, error) {
-	b := &build.Builder{Store: e.Images, Exec: buildExecutor{e}, TempDir: e.Layout.Data}
-	img, err := b.Build(ctx, o)
-	var ee *build.ExitError
-	if errors.As(err, &ee) {
-		return "", withStatus(1, ee.Error())
-	}
+	img, err := builder.Build(ctx, e, o)
 	if err != nil {
 		return "", err
 	}
 	return img.ID, nil
-}
-
-// buildExecutor runs a build's steps through the engine.
-type buildExecutor struct{ e *engine.Engine }
-
-func (x buildExecutor) Run(ctx context.Context, s build.RunSpec, commit func(string) error) (int, error) {
-	cfg := engine.ContainerConfig{
-		Image: s.Image, Cmd: s.Cmd, EntrypointSet: true, Env: s.Env, WorkingDir: s.WorkingDir, User: s.User,
-		NetworkMode: s.NetworkMode, Health: &engine.HealthConfig{Test: []string{"NONE"}},
-	}
-	stdout, stderr := s.Stdout, s.Stderr
-	if stdout == nil {
-		stdout = io.Discard
-	}
-	if stderr == nil {
-		stderr = io.Discard
-	}
-	return x.e.RunOnce(ctx, cfg, stdout, stderr, commit)
-}
-
-func (x buildExecutor) Mount(ctx context.Context, id string) (string, func(), error) {
-	return x.e.MountImage(ctx, id)
 }

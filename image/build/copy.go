@@ -24,7 +24,9 @@ import (
 )
 
 // ignorer applies a build context's .dockerignore.
-type ignorer struct{ pm *patternmatcher.PatternMatcher }
+type ignorer struct {
+	pm *patternmatcher.PatternMatcher
+}
 
 // loadIgnore reads dir/.dockerignore (none: nothing is ignored).
 func loadIgnore(dir string) (*ignorer, error) {
