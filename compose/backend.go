@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -83,10 +84,33 @@ type Images interface {
 	Exists(ctx context.Context, ref string) (id string, err error)
 }
 
+// Builder builds a service's image.
+type Builder interface {
+	// Build builds r and tags it r.Image; it returns the image id. A
+	// failed build leaves no container behind.
+	Build(ctx context.Context, r BuildRequest) (id string, err error)
+}
+
+// BuildRequest is one service's build.
+type BuildRequest struct {
+	Service    string
+	Image      string // the name to tag
+	Context    string
+	Dockerfile string // absolute or relative to Context; "" for Context/Dockerfile
+	Args       map[string]string
+	Labels     map[string]string
+	Target     string
+	Network    string
+	Output     io.Writer // step lines and RUN output; nil discards them
+}
+
 // Backend bundles the interfaces the executor drives.
 type Backend struct {
 	Containers Containers
 	Networks   Networks
 	Volumes    Volumes
 	Images     Images
+	// Builder builds images of services with build: (nil: such services
+	// need their image already).
+	Builder Builder
 }

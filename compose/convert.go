@@ -101,7 +101,8 @@ func convertService(s types.ServiceConfig) (Service, error) {
 		}
 	}
 	if s.Build != nil {
-		out.Build = &Build{Context: s.Build.Context, Dockerfile: s.Build.Dockerfile, Target: s.Build.Target, Args: map[string]string{}}
+		out.Build = &Build{Context: s.Build.Context, Dockerfile: s.Build.Dockerfile, Target: s.Build.Target, Args: map[string]string{},
+			Labels: copyMap(s.Build.Labels), Network: s.Build.Network}
 		for k, v := range s.Build.Args {
 			if v != nil {
 				out.Build.Args[k] = *v

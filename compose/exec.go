@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -30,6 +31,9 @@ type ExecOptions struct {
 	DataDir string
 	// Progress receives an event per resource state change (nil: none).
 	Progress Progress
+	// BuildOutput gets the output of the builds of missing images of
+	// services with build: (nil discards it).
+	BuildOutput io.Writer
 	// RollbackTimeout bounds the clean-up after a failure or cancel (default 30s).
 	RollbackTimeout time.Duration
 }
@@ -126,6 +130,13 @@ func (e *executor) checkImages(ctx context.Context) error {
 			return fmt.Errorf("service %q has neither image nor a build berth can run: set image: %w", s.Name, errdefs.ErrInvalidArgument)
 		}
 		id, err := e.b.Images.Exists(ctx, s.Image)
+		if errors.Is(err, errdefs.ErrNotFound) && s.Build != nil && e.b.Builder != nil {
+			// Docker Compose builds a missing image of a service with build:.
+			id, err = buildService(ctx, e.b.Builder, e.plan.Project, s, BuildOptions{Output: e.o.BuildOutput})
+			if err != nil {
+				return err
+			}
+		}
 		if errors.Is(err, errdefs.ErrNotFound) {
 			return errdefs.Errorf(errdefs.ErrNotFound, "service %q: image %q not found: import, load, pull or build it first", s.Name, s.Image)
 		}

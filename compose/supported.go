@@ -46,6 +46,14 @@ var unsupportedPrefixes = []string{
 	"volumes.*.driver_opts", "secrets.*.driver", "secrets.*.driver_opts",
 	"secrets.*.template_driver", "configs.*.template_driver",
 	"models", "jobs",
+	// build: berth builds context, dockerfile, args, target, labels, network
+	// (and takes no_cache, as it has no cache), nothing else.
+	"services.*.build.dockerfile_inline", "services.*.build.entitlements", "services.*.build.ssh",
+	"services.*.build.cache_from", "services.*.build.cache_to", "services.*.build.no_cache_filter",
+	"services.*.build.additional_contexts", "services.*.build.pull", "services.*.build.shm_size",
+	"services.*.build.extra_hosts", "services.*.build.isolation", "services.*.build.privileged",
+	"services.*.build.secrets", "services.*.build.tags", "services.*.build.ulimits",
+	"services.*.build.platforms", "services.*.build.provenance", "services.*.build.sbom",
 }
 
 var (

@@ -129,10 +129,12 @@ type Service struct {
 
 // Build is a service's build section.
 type Build struct {
-	Context    string
-	Dockerfile string
+	Context    string // absolute after Load
+	Dockerfile string // relative to Context unless absolute; "" is Dockerfile
 	Args       map[string]string
 	Target     string
+	Labels     map[string]string
+	Network    string // RUN's network: "", "none" or "host"
 }
 
 // Port is one published port.

@@ -34,9 +34,7 @@ func addComposeCommands(root *cobra.Command, g *globals) {
 		newComposePauseCmd(g, true), newComposePauseCmd(g, false), newComposeRunCmd(g), newComposeExecCmd(g),
 		newComposeLsCmd(g), newComposeScaleCmd(g), newComposeTopCmd(g), newComposePortCmd(g),
 		newComposeImagesCmd(g), newComposeWaitCmd(g), newComposeCpCmd(g), newComposePullCmd(g), newComposeEventsCmd(g))
-	for _, c := range composePendingCmds(root, g) {
-		root.AddCommand(c)
-	}
+	root.AddCommand(newComposeBuildCmd(g))
 }
 
 // loadProject loads the project the global flags select and prints its
@@ -213,9 +211,6 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 	if o.Detach && o.AbortOnExit {
 		return fmt.Errorf("-d and --abort-on-container-exit are incompatible: %w", errdefs.ErrInvalidArgument)
 	}
-	if o.Build {
-		return fmt.Errorf("up --build: berth cannot build images yet: make the image with 'berth image import', 'image load' or 'container commit', name it in the service's image: and run up without --build: %w", errdefs.ErrNotImplemented)
-	}
 	if o.Pull == "always" {
 		return fmt.Errorf("up --pull always: berth cannot pull yet (import, load or build images): %w", errdefs.ErrNotImplemented)
 	}
@@ -231,12 +226,17 @@ func runComposeUp(ctx context.Context, g *globals, c *cobra.Command, services []
 	if err != nil {
 		return err
 	}
+	if o.Build {
+		if err := compose.BuildServices(ctx, b.Builder, p, services, compose.BuildOptions{Output: c.ErrOrStderr()}); err != nil {
+			return err
+		}
+	}
 	pw, err := progressWriter(g, c.ErrOrStderr(), "Running")
 	if err != nil {
 		return err
 	}
 	eo := compose.ExecOptions{Progress: pw, DataDir: g.Layout().Projects(), WaitTimeout: time.Duration(o.WaitTimeout) * time.Second,
-		Parallel: parallelLimit()}
+		Parallel: parallelLimit(), BuildOutput: buildOutput(c.ErrOrStderr())}
 	if timeoutSet {
 		t := time.Duration(o.Timeout) * time.Second
 		eo.StopTimeout = &t
@@ -407,29 +407,6 @@ type composeLogsOptions struct {
 	Index                                    int
 }
 
-func notWired(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return fmt.Errorf("%s: berth cannot build images yet: make the image with 'berth image import', 'image load' or 'container commit' and name it in the service's image: %w", name, errdefs.ErrNotImplemented)
-	}
-}
-
-// composePendingCmds registers the project commands whose bodies need more
-// of the engine than compose.Backend: their flags are bound to Options
-// structs now; the integrator fills the RunE bodies.
-func composePendingCmds(root *cobra.Command, g *globals) []*cobra.Command {
-	mk := func(use, short string, bind func(*cobra.Command)) *cobra.Command {
-		name, _, _ := strings.Cut(use, " ")
-		c := &cobra.Command{Use: use, Short: short, GroupID: "compose", RunE: notWired(name)}
-		if bind != nil {
-			bind(c)
-		}
-		return c
-	}
-	return []*cobra.Command{
-		mk("build [OPTIONS] [SERVICE...]", "Build or rebuild services", bindBuild),
-	}
-}
-
 type composePsOptions struct {
 	All, Quiet, Services, NoTrunc bool
 	Status, Filter                []string
@@ -449,11 +426,3 @@ type composeRunOptions struct {
 	Name, Entrypoint, Workdir, User                                         string
 }
 
-func bindBuild(c *cobra.Command) {
-	var noCache, pull, quiet bool
-	var args []string
-	c.Flags().BoolVar(&noCache, "no-cache", false, "do not use cache when building the image")
-	c.Flags().BoolVar(&pull, "pull", false, "always attempt to pull a newer version of the image")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "don't print anything to stdout")
-	stringArrayVarP(c.Flags(), &args, "build-arg", "", "set build-time variables for services")
-}

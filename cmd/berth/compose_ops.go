@@ -74,6 +74,7 @@ func runPlanned(ctx context.Context, g *globals, c *cobra.Command, env *projectE
 		return err
 	}
 	eo.Progress, eo.DataDir, eo.Parallel = pw, g.Layout().Projects(), parallelLimit()
+	eo.BuildOutput = buildOutput(c.ErrOrStderr())
 	err = compose.Execute(ctx, env.b, plan, eo)
 	pw.Close()
 	return err

@@ -57,9 +57,6 @@ func randomSuffix() string {
 }
 
 func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []string, o composeRunOptions, entrypointSet bool) error {
-	if o.Build {
-		return fmt.Errorf("run --build: berth cannot build images yet: make the image with 'berth image import', 'image load' or 'container commit', name it in the service's image: and run without --build: %w", errdefs.ErrNotImplemented)
-	}
 	env, err := openProject(ctx, g, c.ErrOrStderr(), args[0])
 	if err != nil {
 		return err
@@ -70,6 +67,11 @@ func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []str
 	svc, ok := env.p.Service(args[0])
 	if !ok {
 		return errdefs.Errorf(errdefs.ErrNotFound, "service %q: no such service in project %q", args[0], env.name)
+	}
+	if o.Build {
+		if err := compose.BuildServices(ctx, env.b.Builder, env.p, []string{svc.Name}, compose.BuildOptions{Output: c.ErrOrStderr()}); err != nil {
+			return err
+		}
 	}
 	if err := runPlanned(ctx, g, c, env, "Running", compose.ExecOptions{}, func(obs compose.Observed) (compose.Plan, error) {
 		return compose.PlanRun(env.p, obs, svc.Name, o.NoDeps)

@@ -1,5 +1,5 @@
 // Package enginebackend adapts berth's engine to the interfaces compose's
-// executor drives (compose.Containers, Networks, Volumes, Images). It is the
+// executor drives (compose.Containers, Networks, Volumes, Images, Builder). It is the
 // only place where compose's ContainerSpec becomes an engine.ContainerConfig.
 package enginebackend
 
@@ -23,7 +23,7 @@ import (
 
 // New returns a compose.Backend over e.
 func New(e *engine.Engine) compose.Backend {
-	return compose.Backend{Containers: containers{e}, Networks: networks{e}, Volumes: volumes{e}, Images: images{e}}
+	return compose.Backend{Containers: containers{e}, Networks: networks{e}, Volumes: volumes{e}, Images: images{e}, Builder: builds{e}}
 }
 
 type containers struct{ e *engine.Engine }
