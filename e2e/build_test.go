@@ -172,3 +172,74 @@ func makeTar(t *testing.T, p string, files map[string]string) {
 		t.Fatal(err)
 	}
 }
+
+const composeBuildYAML = `services:
+  app:
+    build:
+      context: ./app
+      args:
+        VERSION: "1"
+      labels:
+        built.by: berth
+  named:
+    image: cbuild-named:dev
+    build:
+      context: ./app
+      dockerfile: Other.Dockerfile
+      target: small
+`
+
+// TestBuildCompose: up -d builds the missing images of services with
+// build: and starts them; up --build rebuilds after a Dockerfile change and
+// recreates the container; berth build builds one service.
+func TestBuildCompose(t *testing.T) {
+	e := newEnv(t)
+	dir := composeDir(t, "cbuild", composeBuildYAML)
+	writeFiles(t, filepath.Join(dir, "app"), map[string]string{
+		"Dockerfile": "FROM busybox\nARG VERSION\nRUN echo v$VERSION > /version\n" +
+			`CMD ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]` + "\n",
+		"Other.Dockerfile": "FROM busybox AS small\nRUN echo small > /kind\nCMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\"]\nFROM small\nRUN exit 9\n",
+	})
+	p := []string{"--project-directory", dir, "--progress", "plain"}
+	if r := e.run(append(p, "up", "-d")...); r.Code != 0 {
+		t.Fatalf("up -d: %s", r)
+	}
+	if out := e.must("container", "exec", "cbuild-app-1", "cat", "/version"); out != "v1\n" {
+		t.Errorf("/version in the built service: %q", out)
+	}
+	if out := e.must("container", "exec", "cbuild-named-1", "cat", "/kind"); out != "small\n" {
+		t.Errorf("/kind in the target-built service: %q", out)
+	}
+	if got := strings.TrimSpace(e.must("image", "inspect", "-f", `{{index .Config.Labels "built.by"}}`, "cbuild-app")); got != "berth" {
+		t.Errorf("build label %q", got)
+	}
+	oldID := e.inspect("cbuild-app-1", "{{.Id}}")
+	// A plain up does not rebuild; up --build does and recreates.
+	writeFiles(t, filepath.Join(dir, "app"), map[string]string{
+		"Dockerfile": "FROM busybox\nARG VERSION\nRUN echo v$VERSION-changed > /version\n" +
+			`CMD ["sh", "-c", "trap 'exit 0' TERM; sleep 3600 & wait"]` + "\n",
+	})
+	e.must(append(p, "up", "-d")...)
+	if out := e.must("container", "exec", "cbuild-app-1", "cat", "/version"); out != "v1\n" {
+		t.Errorf("plain up rebuilt: %q", out)
+	}
+	if r := e.run(append(p, "up", "-d", "--build")...); r.Code != 0 {
+		t.Fatalf("up --build: %s", r)
+	}
+	if out := e.must("container", "exec", "cbuild-app-1", "cat", "/version"); out != "v1-changed\n" {
+		t.Errorf("/version after up --build: %q", out)
+	}
+	if e.inspect("cbuild-app-1", "{{.Id}}") == oldID {
+		t.Errorf("up --build kept the old container")
+	}
+	// berth build SERVICE with --build-arg; a failing build exits 1.
+	e.must(append(p, "build", "--build-arg", "VERSION=2", "app")...)
+	if out := e.must("container", "run", "--rm", "cbuild-app", "cat", "/version"); out != "v2-changed\n" {
+		t.Errorf("/version after build --build-arg: %q", out)
+	}
+	writeFiles(t, filepath.Join(dir, "app"), map[string]string{"Dockerfile": "FROM busybox\nRUN exit 4\n"})
+	if r := e.run(append(p, "build", "app")...); r.Code != 1 || !strings.Contains(r.Stderr, "returned a non-zero code: 4") {
+		t.Errorf("failing compose build: %s", r)
+	}
+	e.must(append(p, "down")...)
+}
