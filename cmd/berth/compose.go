@@ -425,4 +425,3 @@ type composeRunOptions struct {
 	Env, Volumes, Publish, Labels                                           []string
 	Name, Entrypoint, Workdir, User                                         string
 }
-
