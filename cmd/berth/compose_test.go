@@ -88,13 +88,15 @@ func TestComposeConfigInvalidFile(t *testing.T) {
 	}
 }
 
-func TestComposeNotImplementedCommands(t *testing.T) {
+// TestComposeBuildWithoutBuildSections: build has nothing to do in a project
+// without build: sections; --pull cannot work without a registry.
+func TestComposeBuildWithoutBuildSections(t *testing.T) {
 	dir := writeProject(t, shopYAML)
-	for _, name := range []string{"build"} {
-		_, err := runBerthVolume(t, t.TempDir(), "--project-directory", dir, name)
-		if !errors.Is(err, errdefs.ErrNotImplemented) {
-			t.Errorf("%s: err = %v", name, err)
-		}
+	if _, err := runBerthVolume(t, t.TempDir(), "--project-directory", dir, "build"); err != nil {
+		t.Errorf("build: %v", err)
+	}
+	if _, err := runBerthVolume(t, t.TempDir(), "--project-directory", dir, "build", "--pull"); !errors.Is(err, errdefs.ErrNotImplemented) {
+		t.Errorf("build --pull: err = %v", err)
 	}
 }
 

@@ -11,13 +11,16 @@ const mod = "github.com/berth/berth/"
 // forbidden lists, per package, the berth packages it must not depend on
 // (directly or not).
 var forbidden = map[string][]string{
-	"runtime": {"network", "dns", "volume", "image", "engine", "compose", "cmd/berth"},
-	"network": {"runtime", "dns", "volume", "image", "engine", "compose", "cmd/berth"},
-	"dns":     {"runtime", "network", "volume", "image", "engine", "compose", "cmd/berth"},
-	"volume":  {"runtime", "network", "dns", "image", "engine", "compose", "cmd/berth"},
-	"image":   {"runtime", "network", "dns", "volume", "engine", "compose", "cmd/berth"},
-	"engine":  {"compose", "cmd/berth"},
-	"compose": {"cmd/berth"},
+	"runtime":     {"network", "dns", "volume", "image", "engine", "compose", "cmd/berth"},
+	"network":     {"runtime", "dns", "volume", "image", "engine", "compose", "cmd/berth"},
+	"dns":         {"runtime", "network", "volume", "image", "engine", "compose", "cmd/berth"},
+	"volume":      {"runtime", "network", "dns", "image", "engine", "compose", "cmd/berth"},
+	"image":       {"runtime", "network", "dns", "volume", "engine", "compose", "cmd/berth"},
+	"image/build": {"runtime", "network", "dns", "volume", "engine", "compose", "cmd/berth"},
+	"engine":      {"compose", "cmd/berth", "image/build"},
+	// The monitor links engine; the Dockerfile parser stays out of it.
+	"cmd/berth-monitor": {"image/build", "engine/builder", "compose"},
+	"compose":           {"cmd/berth"},
 	// The idle monitor lives as long as its container: it must stay small.
 	"cmd/berth-monitor-idle": {"runtime", "network", "dns", "volume", "image", "engine", "compose", "cmd/berth", "cmd/berth-monitor"},
 	"internal/conmon":        {"runtime", "network", "dns", "volume", "image", "engine", "compose", "cmd/berth"},
