@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/berth/berth/dns"
@@ -38,6 +39,12 @@ type Options struct {
 // New opens the stores of o.Layout.
 func New(o Options) (*Engine, error) {
 	l := o.Layout
+	for _, d := range []string{l.Data, l.Run} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		layout.SpreadSubdirs(d) // before their subdirectories exist: see layout
+	}
 	imgs, err := image.New(image.Options{Root: l.Images()})
 	if err != nil {
 		return nil, err

@@ -16,9 +16,8 @@ import (
 
 	"github.com/berth/berth/internal/atomicfile"
 	"github.com/berth/berth/internal/errdefs"
+	"github.com/berth/berth/internal/layout"
 	"github.com/berth/berth/internal/lockfile"
-
-	"golang.org/x/sys/unix"
 )
 
 // Manager creates and operates containers under one root. It holds no
@@ -42,7 +41,7 @@ func New(o Options) (*Manager, error) {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
-		spreadSubdirs(d)
+		layout.SpreadSubdirs(d)
 	}
 	m := &Manager{opts: o}
 	if err := m.ensureNameIndex(); err != nil {
@@ -50,29 +49,6 @@ func New(o Options) (*Manager, error) {
 	}
 	return m, nil
 }
-
-// spreadSubdirs marks dir as the top of a hierarchy (FS_TOPDIR_FL, chattr
-// +T), so that ext2/3/4 place each new container's directory in a block group
-// of its own choosing (Orlov) rather than next to its parent. Every container
-// creates and deletes a few dozen inodes there; piled into one group, an ext4
-// without a journal then scans the inodes deleted in the last minutes at every
-// allocation (recently_deleted()), which cost ~10 % of an `up -d` of 20
-// services here. Other file systems ignore or refuse the flag: a hint only.
-func spreadSubdirs(dir string) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	flags, err := unix.IoctlGetInt(int(f.Fd()), unix.FS_IOC_GETFLAGS)
-	if err != nil || flags&fsTopdirFl != 0 {
-		return
-	}
-	_ = unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, flags|fsTopdirFl)
-}
-
-// fsTopdirFl is FS_TOPDIR_FL of linux/fs.h (x/sys/unix does not name it).
-const fsTopdirFl = 0x00020000
 
 // storedConfig is config.json: the Spec plus the creation time.
 type storedConfig struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/berth/berth/image"
 	"github.com/berth/berth/internal/errdefs"
 	"github.com/berth/berth/internal/format"
+	"github.com/berth/berth/internal/layout"
 )
 
 // imageInUse returns the check `image rm` and `image prune` use to refuse
@@ -23,7 +24,11 @@ import (
 var imageInUse = containerImageInUse
 
 func imgStore(g *globals) (*image.Store, error) {
-	return image.New(image.Options{Root: g.Layout().Images()})
+	l := g.Layout()
+	if err := os.MkdirAll(l.Data, 0o711); err == nil {
+		layout.SpreadSubdirs(l.Data) // as engine.New does, whichever comes first
+	}
+	return image.New(image.Options{Root: l.Images()})
 }
 
 func addImageCommands(root *cobra.Command, g *globals) {
