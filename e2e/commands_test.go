@@ -102,9 +102,17 @@ func TestPsFilterAndFormat(t *testing.T) {
 	if got := e.must("container", "wait", "a2"); got != "137\n" {
 		t.Errorf("wait after kill: %q", got)
 	}
+	e.must("container", "run", "--name", "writer", "busybox", "sh", "-c", "dd if=/dev/zero of=/blob bs=1k count=300 2>/dev/null")
 	out := e.must("container", "prune", "-f")
 	if strings.Count(out, "\n") < 3 {
 		t.Errorf("prune -f: %q", out)
+	}
+	// The writable layers are reported, as docker container prune does: the
+	// writer's 300 kB and the 300 kB of checkPsSize's container.
+	if m := regexp.MustCompile(`Total reclaimed space: ([0-9.]+)kB`).FindStringSubmatch(out); m == nil {
+		t.Errorf("prune -f reclaimed: %q", out)
+	} else if kb, _ := strconv.ParseFloat(m[1], 64); kb < 600 || kb > 700 {
+		t.Errorf("prune -f reclaimed %s kB, want the two writers' ~614 kB: %q", m[1], out)
 	}
 	if out := e.must("container", "ps", "-aq"); out != "" {
 		t.Errorf("after prune: %q", out)

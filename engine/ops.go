@@ -93,25 +93,29 @@ func (e *Engine) StatsSample(ctx context.Context, refs []string, interval time.D
 }
 
 // Prune removes every stopped container matching the ps filters
-// (label=, until= is not supported) and returns their ids.
-func (e *Engine) Prune(ctx context.Context, filters []string) ([]string, error) {
+// (label=, until= is not supported) and returns their ids and the space
+// their writable layers held, as docker container prune reports it.
+func (e *Engine) Prune(ctx context.Context, filters []string) ([]string, int64, error) {
 	list, err := e.List(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	list, err = FilterPs(list, PsOptions{All: true, Filters: filters})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var removed []string
+	var reclaimed int64
 	for _, d := range list {
 		if d.State.Running || d.State.Restarting || d.State.Paused {
 			continue
 		}
+		size := dirSize(ctx, e.Runtime.UpperDir(d.ID))
 		if err := e.Remove(ctx, d.ID, RemoveOptions{}); err != nil {
-			return removed, err
+			return removed, reclaimed, err
 		}
 		removed = append(removed, d.ID)
+		reclaimed += size
 	}
-	return removed, nil
+	return removed, reclaimed, nil
 }

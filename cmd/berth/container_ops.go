@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/engine"
@@ -373,7 +372,7 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 			if !force && !confirm(cmd, "WARNING! This will remove all stopped containers.") {
 				return nil
 			}
-			removed, err := e.Prune(ctx, filters)
+			removed, reclaimed, err := e.Prune(ctx, filters)
 			fmt.Fprintln(cmd.OutOrStdout(), "Deleted Containers:")
 			for _, id := range removed {
 				fmt.Fprintln(cmd.OutOrStdout(), id)
@@ -381,7 +380,7 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\nTotal reclaimed space: %s\n", units.HumanSize(0))
+			fmt.Fprintf(cmd.OutOrStdout(), "\nTotal reclaimed space: %s\n", format.Size(reclaimed))
 			return nil
 		})
 	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
