@@ -375,7 +375,12 @@ func TestConcurrentRootsGetDistinctSubnets(t *testing.T) {
 
 func TestAttachRestoresDeletedBridge(t *testing.T) {
 	m, _ := newManager(t)
-	n := createNet(t, m, network.CreateOptions{Name: "gone"})
+	// A subnet outside the default pool: with its bridge deleted, the host
+	// no longer routes it, and a test running beside this one could take a
+	// pool subnet for its own bridge.
+	b := randID(t)
+	subnet := fmt.Sprintf("10.%d.%d.0/24", 200+int(b[0])%50, int(b[1])*7%256)
+	n := createNet(t, m, network.CreateOptions{Name: "gone", Subnet: subnet})
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		t.Fatal(err)
