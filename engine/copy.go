@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 
@@ -220,13 +219,7 @@ func writeTree(ctx context.Context, w io.Writer, src, name string) error {
 		if !fi.Mode().IsRegular() {
 			return nil
 		}
-		f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(tw, f)
-		return err
+		return image.CopyFileContent(tw, p)
 	})
 	if err != nil {
 		return err

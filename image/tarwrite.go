@@ -15,6 +15,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// CopyFileContent writes the content of the regular file at p to tw, after
+// its header: opened without following a symlink swapped in meanwhile.
+func CopyFileContent(tw *tar.Writer, p string) error {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(tw, f)
+	return err
+}
+
 // tarWriter writes a directory tree as a tar, optionally turning overlay
 // whiteouts back into AUFS ".wh." entries (for a layer diff).
 type tarWriter struct {

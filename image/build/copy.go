@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -302,13 +301,7 @@ func (w *entryWriter) file(p, name string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(w.tw, f)
-	return err
+	return image.CopyFileContent(w.tw, p)
 }
 
 // archive extracts the (possibly compressed) tar at p under dest; false
