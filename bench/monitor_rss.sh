@@ -16,7 +16,7 @@ N=${N:-10}
 root=$(bench_root)
 trap 'cleanup_root "$root"' EXIT
 for i in $(seq 1 "$N"); do "$BERTH" --root "$root" container run -d --name "m$i" busybox sleep 300 >/dev/null; done
-sleep 2 # the hand-over to the idle monitor (0.5 s) and its first trim (1 s)
+sleep 3 # the hand-over to the idle monitor (2 s without published ports) and its first trim (1 s)
 # RSS counts the binary's pages each monitor has mapped, which all monitors
 # share (and which vary with the page cache); PSS divides shared pages among
 # their users and anon is the monitor's own memory: the per-container cost.

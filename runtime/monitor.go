@@ -309,7 +309,11 @@ func (mon *monitor) runOnce(ctx context.Context, first bool, ls *loopState) (int
 	hctx, stopHealth := context.WithCancel(ctx)
 	healthDone := make(chan struct{})
 	go mon.healthLoop(hctx, healthDone)
-	if mon.idle != nil && stillRunningAfter(pid, handoverDelay) {
+	delay := quietHandoverDelay
+	if mon.ports != nil {
+		delay = handoverDelay
+	}
+	if mon.idle != nil && stillRunningAfter(pid, delay) {
 		stopTrims()
 		stopHealth()
 		<-healthDone
