@@ -68,19 +68,7 @@ func liveCopyPath(p string) bool {
 
 // CopyOutTar writes a tar of the container's path to w.
 func (e *Engine) CopyOutTar(ctx context.Context, ref, path string, w io.Writer) error {
-	dir, release, err := e.cpRoot(ctx, ref, path)
-	if err != nil {
-		return err
-	}
-	defer release()
-	src, err := inRoot(dir, path)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Lstat(src); err != nil {
-		return fmt.Errorf("could not find the file %s in container %s: %w", path, ref, errdefs.ErrNotFound)
-	}
-	return writeTree(ctx, w, src, filepath.Base(filepath.Clean("/"+path)))
+	return e.copyOutRenamed(ctx, ref, path, filepath.Base(filepath.Clean("/"+path)), w)
 }
 
 // CopyOut copies the container's path to the host path dst (into dst when
@@ -97,6 +85,8 @@ func (e *Engine) CopyOut(ctx context.Context, ref, path, dst string) error {
 	return err
 }
 
+// copyOutRenamed writes a tar of the container's path to w, its top entry
+// named name.
 func (e *Engine) copyOutRenamed(ctx context.Context, ref, path, name string, w io.Writer) error {
 	dir, release, err := e.cpRoot(ctx, ref, path)
 	if err != nil {
