@@ -12,6 +12,16 @@ import (
 	"github.com/berth/berth/network"
 )
 
+// newBenchManager is a network manager in a fresh root (removed after b).
+func newBenchManager(b *testing.B) *network.Manager {
+	l := layout.New(testutil.TempRoot(b))
+	m, err := network.New(network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
 func median(d []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -39,11 +49,7 @@ func BenchmarkContainerNetwork(b *testing.B) {
 func benchContainerNetwork(b *testing.B, nsFirst bool) {
 	testutil.RequiresRoot(b)
 	ctx := context.Background()
-	l := layout.New(testutil.TempRoot(b))
-	m, err := network.New(network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := newBenchManager(b)
 	n, err := m.Create(ctx, network.CreateOptions{Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
@@ -100,11 +106,7 @@ func BenchmarkTeardown20(b *testing.B) {
 func benchTeardownBatch(b *testing.B, n int, nsFirst bool) {
 	testutil.RequiresRoot(b)
 	ctx := context.Background()
-	l := layout.New(testutil.TempRoot(b))
-	m, err := network.New(network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := newBenchManager(b)
 	nw, err := m.Create(ctx, network.CreateOptions{Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
@@ -145,11 +147,7 @@ func benchTeardownBatch(b *testing.B, n int, nsFirst bool) {
 func BenchmarkCreateRemove(b *testing.B) {
 	testutil.RequiresRoot(b)
 	ctx := context.Background()
-	l := layout.New(testutil.TempRoot(b))
-	m, err := network.New(network.Options{Root: l.Networks(), RunRoot: l.Network(), NetNSDir: l.NetNS()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := newBenchManager(b)
 	var create, remove []time.Duration
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
