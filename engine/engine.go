@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/berth/berth/dns"
@@ -40,10 +39,9 @@ type Options struct {
 func New(o Options) (*Engine, error) {
 	l := o.Layout
 	for _, d := range []string{l.Data, l.Run} {
-		if err := os.MkdirAll(d, 0o711); err != nil {
+		if err := layout.MkdirSpread(d); err != nil {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
-		layout.SpreadSubdirs(d) // before their subdirectories exist: see layout
 	}
 	imgs, err := image.New(image.Options{Root: l.Images()})
 	if err != nil {

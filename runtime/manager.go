@@ -38,10 +38,9 @@ func New(o Options) (*Manager, error) {
 		return nil, fmt.Errorf("runtime: Root, RunRoot and LibcontainerRoot must be set: %w", errdefs.ErrInvalidArgument)
 	}
 	for _, d := range []string{o.Root, o.RunRoot, o.LibcontainerRoot} {
-		if err := os.MkdirAll(d, 0o711); err != nil {
+		if err := layout.MkdirSpread(d); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
-		layout.SpreadSubdirs(d)
 	}
 	m := &Manager{opts: o}
 	if err := m.ensureNameIndex(); err != nil {

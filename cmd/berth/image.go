@@ -25,9 +25,7 @@ var imageInUse = containerImageInUse
 
 func imgStore(g *globals) (*image.Store, error) {
 	l := g.Layout()
-	if err := os.MkdirAll(l.Data, 0o711); err == nil {
-		layout.SpreadSubdirs(l.Data) // as engine.New does, whichever comes first
-	}
+	_ = layout.MkdirSpread(l.Data) // as engine.New does, whichever comes first; image.New reports a failure
 	return image.New(image.Options{Root: l.Images()})
 }
 

@@ -6,7 +6,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SpreadSubdirs marks dir as the top of a hierarchy (FS_TOPDIR_FL, chattr
+// MkdirSpread makes dir (and its parents, mode 0711) and marks it with
+// spreadSubdirs: the mark must be on before its subdirectories are made.
+func MkdirSpread(dir string) error {
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return err
+	}
+	spreadSubdirs(dir)
+	return nil
+}
+
+// spreadSubdirs marks dir as the top of a hierarchy (FS_TOPDIR_FL, chattr
 // +T), so that ext2/3/4 place each new container's directory in a block group
 // of its own choosing (Orlov) rather than next to its parent. Every container
 // creates and deletes a few dozen inodes there; piled into one group, an ext4
@@ -15,7 +25,7 @@ import (
 // services here. berth marks the data and run roots and the directories
 // that hold one directory per container. Other file systems ignore or
 // refuse the flag: a hint only.
-func SpreadSubdirs(dir string) {
+func spreadSubdirs(dir string) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return
