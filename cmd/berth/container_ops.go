@@ -380,7 +380,8 @@ func newContainerPruneCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\nTotal reclaimed space: %s\n", format.Size(reclaimed))
+			fmt.Fprintln(cmd.OutOrStdout())
+			printReclaimed(cmd.OutOrStdout(), reclaimed)
 			return nil
 		})
 	c.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")

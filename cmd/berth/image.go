@@ -497,5 +497,11 @@ func imgPrintPrune(w io.Writer, lines []string, reclaimed int64) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Total reclaimed space: %s\n", units.HumanSize(float64(reclaimed)))
+	printReclaimed(w, reclaimed)
+}
+
+// printReclaimed ends a prune's report as docker's prune commands do (go-units'
+// HumanSize: four significant digits).
+func printReclaimed(w io.Writer, n int64) {
+	fmt.Fprintf(w, "Total reclaimed space: %s\n", units.HumanSize(float64(n)))
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
 	"github.com/berth/berth/internal/errdefs"
@@ -324,7 +323,7 @@ func newVolumePruneCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintln(w)
 			}
-			fmt.Fprintf(w, "Total reclaimed space: %s\n", units.HumanSize(float64(rep.SpaceReclaimed)))
+			printReclaimed(w, rep.SpaceReclaimed)
 			return err
 		},
 	}
