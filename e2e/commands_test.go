@@ -38,6 +38,27 @@ func TestRunFlags(t *testing.T) {
 	if out != "from entrypoint\n" {
 		t.Errorf("--entrypoint: %q", out)
 	}
+	// The monitor runs with its own Go settings (runtime.monitorGoEnv);
+	// they must not reach the container.
+	out = e.must("container", "run", "--rm", "busybox", "env")
+	if strings.Contains(out, "GOMAXPROCS") || strings.Contains(out, "GOGC") {
+		t.Errorf("the monitor's Go settings leaked into the container's environment:\n%s", out)
+	}
+	e.must("container", "run", "-d", "--name", "envmon", "busybox", "sleep", "600")
+	pid := strings.TrimSpace(e.inspect("envmon", "{{.State.Pid}}"))
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pid (comm) state ppid ...: the monitor is the init's parent
+	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	environ, err := os.ReadFile("/proc/" + fields[1] + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains("\x00"+string(environ), "\x00GOMAXPROCS=1\x00") {
+		t.Errorf("monitor %s runs without GOMAXPROCS=1: %q", fields[1], environ)
+	}
 	out = e.must("container", "run", "--rm", "--add-host", "db:10.1.2.3", "busybox", "grep", "db", "/etc/hosts")
 	if !strings.Contains(out, "10.1.2.3\tdb") {
 		t.Errorf("--add-host: %q", out)
