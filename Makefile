@@ -20,13 +20,20 @@ deps:
 # berth uses when it sits next to it; without it berth serves itself. Once
 # a container runs, its monitor execs bin/berth-monitor-idle (when it sits
 # next to the monitor), a far smaller binary, for as long as it runs.
+#
+# bin/berth is the core build (tag berthcore): the container, image,
+# volume, network and system commands, without compose-go, so it starts in
+# a third of the time. It hands the project commands, help and completion to
+# bin/berth-compose next to it, the full build (cmd/berth/main_core.go).
 build:
-	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/berth
+	$(GO) build -tags "$(TAGS) berthcore" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/berth
+	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)-compose ./cmd/berth
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)-monitor ./cmd/berth-monitor
 	$(GO) build -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN)-monitor-idle ./cmd/berth-monitor-idle
 
 install: build
 	install -m 0755 $(BIN) $(PREFIX)/bin/berth
+	install -m 0755 $(BIN)-compose $(PREFIX)/bin/berth-compose
 	install -m 0755 $(BIN)-monitor $(PREFIX)/bin/berth-monitor
 	install -m 0755 $(BIN)-monitor-idle $(PREFIX)/bin/berth-monitor-idle
 
@@ -41,8 +48,9 @@ unit:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet -tags "$(TAGS)" ./...
-	@if command -v staticcheck >/dev/null; then staticcheck -tags "$(TAGS)" ./...; \
-	 elif [ -x "$$($(GO) env GOPATH)/bin/staticcheck" ]; then "$$($(GO) env GOPATH)/bin/staticcheck" -tags "$(TAGS)" ./...; \
+	$(GO) vet -tags "$(TAGS) berthcore" ./cmd/berth
+	@if command -v staticcheck >/dev/null; then staticcheck -tags "$(TAGS)" ./... && staticcheck -tags "$(TAGS) berthcore" ./cmd/berth; \
+	 elif [ -x "$$($(GO) env GOPATH)/bin/staticcheck" ]; then "$$($(GO) env GOPATH)/bin/staticcheck" -tags "$(TAGS)" ./... && "$$($(GO) env GOPATH)/bin/staticcheck" -tags "$(TAGS) berthcore" ./cmd/berth; \
 	 else echo "staticcheck not installed (go install honnef.co/go/tools/cmd/staticcheck@latest)"; fi
 
 # demo: build berth, make the busybox base image, run the bundled hello project.

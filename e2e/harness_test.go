@@ -39,12 +39,20 @@ func berthBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "berth")
-		// berth-monitor sits next to berth, as `make build` puts it, so the
-		// monitors, libcontainer's init and --init run from it, and each
-		// running container's monitor execs berth-monitor-idle.
-		for _, name := range []string{"berth", "berth-monitor", "berth-monitor-idle"} {
-			cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", "-extldflags -static",
-				"-o", filepath.Join(dir, name), "github.com/berth/berth/cmd/"+name)
+		// As `make build` lays them out: berth is the core build, which
+		// hands the project commands to berth-compose (the full build);
+		// berth-monitor sits next to them, so the monitors, libcontainer's
+		// init and --init run from it, and each running container's monitor
+		// execs berth-monitor-idle.
+		for _, b := range []struct{ name, pkg, tags string }{
+			{"berth", "berth", "seccomp netgo osusergo berthcore"},
+			{"berth-compose", "berth", "seccomp netgo osusergo"},
+			{"berth-monitor", "berth-monitor", "seccomp netgo osusergo"},
+			{"berth-monitor-idle", "berth-monitor-idle", "seccomp netgo osusergo"},
+		} {
+			name := b.name
+			cmd := exec.Command("go", "build", "-tags", b.tags, "-ldflags", "-extldflags -static",
+				"-o", filepath.Join(dir, name), "github.com/berth/berth/cmd/"+b.pkg)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				binErr = fmt.Errorf("build %s: %v\n%s", name, err, out)

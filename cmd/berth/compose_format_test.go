@@ -1,3 +1,5 @@
+//go:build !berthcore
+
 package main
 
 import (

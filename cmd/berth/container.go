@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -36,6 +37,13 @@ func newEngine(g *globals) (*engine.Engine, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	// berth-compose starts the DNS server from the core build next to it:
+	// a smaller binary for a long-lived process.
+	if core := filepath.Join(filepath.Dir(self), "berth"); filepath.Base(self) == ComposeBinary {
+		if fi, err := os.Stat(core); err == nil && fi.Mode().IsRegular() {
+			self = core
+		}
 	}
 	argv := []string{self}
 	if g.Root != "" {

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/berth/berth/compose"
 	"github.com/berth/berth/internal/initproc"
 )
 
@@ -29,9 +28,7 @@ func main() {
 	defer stop()
 	root := newRootCmd()
 	args := projectFlagsLong(root, os.Args[1:])
-	if loadsProject(root, args) {
-		go compose.WarmSchema()
-	}
+	prepare(root, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
@@ -46,14 +43,25 @@ func main() {
 	}
 }
 
-// loadsProject reports whether args run a top-level project command, which
-// loads the compose file.
-func loadsProject(root *cobra.Command, args []string) bool {
+// ComposeBinary is the name of the full berth build (every command; the
+// default build of this package) that the core build (tag berthcore, what
+// `make` installs as berth) hands the commands it does not serve to. It
+// sits next to berth, like berth-monitor.
+const ComposeBinary = "berth-compose"
+
+// servedByCore reports whether the core build of berth runs args itself:
+// a command of its own tree other than the completion script, which must
+// describe every command. The root (help), cobra's help and __complete
+// commands (added at Execute, so not found here) and the project commands
+// go to the full build.
+func servedByCore(root *cobra.Command, args []string) bool {
 	c, _, err := root.Find(args)
-	if err != nil || c == root || c.Parent() != root || c.Hidden {
+	if err != nil || c == root {
 		return false
 	}
-	return !notProjectCommands[c.Name()] && c.Name() != "ls"
+	for ; c.Parent() != root; c = c.Parent() {
+	}
+	return c.Name() != "completion" && c.Name() != "help"
 }
 
 // tuneGC lets a short-lived command's heap grow to five times its live data

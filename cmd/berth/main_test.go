@@ -48,3 +48,37 @@ func TestStringArrayFlags(t *testing.T) {
 		t.Errorf("usage:\n%s", u)
 	}
 }
+
+// TestServedByCore: the core build runs its own commands and hands the
+// rest (the project commands, help, completion) to berth-compose.
+func TestServedByCore(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"container", "run", "--rm", "busybox", "true"}, true},
+		{[]string{"--root", "/r", "container", "ps", "-a"}, true},
+		{[]string{"image", "ls"}, true},
+		{[]string{"container"}, true},
+		{[]string{"version"}, true},
+		{[]string{"__monitor", "ID"}, true},
+		{[]string{"up", "-d"}, false},
+		{[]string{"--file", "x.yaml", "up"}, false},
+		{[]string{"ls"}, false},
+		{[]string{"completion", "bash"}, false},
+		{[]string{"help", "container"}, false},
+		{[]string{}, false},
+		{[]string{"--help"}, false},
+		{[]string{"nosuchcommand"}, false},
+	} {
+		core := newRootCmd()
+		for _, c := range core.Commands() {
+			if c.GroupID == "compose" {
+				core.RemoveCommand(c)
+			}
+		}
+		if got := servedByCore(core, tc.args); got != tc.want {
+			t.Errorf("servedByCore(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}

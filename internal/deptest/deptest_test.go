@@ -43,6 +43,27 @@ var heavy = map[string][]string{
 	},
 }
 
+// TestCoreBuildSkipsCompose: the core build of berth (tag berthcore, what
+// `make` installs as berth) must not link compose-go: its JSON-schema
+// library compiles metaschemas at every start (cmd/berth/main_core.go).
+func TestCoreBuildSkipsCompose(t *testing.T) {
+	out, err := exec.Command("go", "list", "-tags", "seccomp netgo osusergo berthcore", "-deps", "./../../cmd/berth").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v: %s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	for _, d := range deps {
+		for _, b := range []string{"github.com/compose-spec/", "github.com/santhosh-tekuri/jsonschema", mod + "compose"} {
+			if strings.HasPrefix(d, b) {
+				t.Errorf("the core build of cmd/berth depends on %s", d)
+			}
+		}
+	}
+	if len(deps) < 50 {
+		t.Errorf("go list listed %d packages: %q", len(deps), deps)
+	}
+}
+
 func TestIdleMonitorStaysSmall(t *testing.T) {
 	for pkg, bad := range heavy {
 		t.Run(pkg, func(t *testing.T) {
