@@ -43,6 +43,7 @@ func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err err
 	if err != nil {
 		return err
 	}
+	runtime.WarmCgroupAttach() // the networks take a few ms: let the wait pass meanwhile
 	done, err := e.markStarting(ctx, c.ID)
 	if err != nil {
 		return err

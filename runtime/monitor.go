@@ -81,6 +81,7 @@ func RunMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks) 
 		}
 		return resumeMonitor(ctx, m, id, hooks, h)
 	}
+	WarmCgroupAttach()
 	rep := newReporter()
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	ml, err := lockMonitor(m.monitorLockPath(id))
