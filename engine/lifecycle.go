@@ -24,6 +24,10 @@ type StartOptions struct {
 	// Attach connects stdio before the process starts and makes Start
 	// return only when the attach session ends (see runtime.StartOptions).
 	Attach *runtime.AttachOptions
+	// RemoveAfter says that the caller removes the container as soon as an
+	// attached Start returns (run --rm): Start then leaves the networks of
+	// the exited container to that Remove instead of detaching them first.
+	RemoveAfter bool
 }
 
 // Start attaches the container's networks, writes its hosts file, updates
@@ -52,6 +56,9 @@ func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err err
 		done()
 		// A foreground (attached) start returns once the container stopped;
 		// its exit hook left the endpoints alone while we were starting.
+		if o.RemoveAfter && o.Attach != nil && err == nil {
+			return
+		}
 		if cur, gerr := e.Runtime.Get(ctx, c.ID); gerr == nil && !cur.State.Running() && err == nil {
 			err = e.Exited(context.WithoutCancel(ctx), c.ID)
 		}

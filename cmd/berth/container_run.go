@@ -156,7 +156,11 @@ func runContainer(cmd *cobra.Command, g *globals, o *runOptions, args []string) 
 		if o.Rm {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
-			e.Remove(rctx, ctr.ID, engine.RemoveOptions{Force: true, Volumes: true})
+			if err := e.Remove(rctx, ctr.ID, engine.RemoveOptions{Force: true, Volumes: true}); err != nil && !errdefs.IsNotFound(err) {
+				// Start left the networks to this removal (RemoveAfter):
+				// at least release them.
+				e.Exited(rctx, ctr.ID)
+			}
 		}
 	}
 	if o.Detach {
@@ -208,7 +212,7 @@ func attachRun(ctx context.Context, e *engine.Engine, id string, o *runOptions) 
 		}
 	}()
 	bg := context.WithoutCancel(ctx)
-	if err := e.Start(bg, id, engine.StartOptions{Attach: ao}); err != nil {
+	if err := e.Start(bg, id, engine.StartOptions{Attach: ao, RemoveAfter: o.Rm}); err != nil {
 		return 0, err
 	}
 	code, err := e.Runtime.Wait(bg, id, "not-running")
