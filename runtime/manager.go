@@ -42,6 +42,9 @@ func New(o Options) (*Manager, error) {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
 	}
+	if err := os.Mkdir(seccompMemoDir(o.RunRoot), 0o700); err != nil && !os.IsExist(err) {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
 	m := &Manager{opts: o}
 	if err := m.ensureNameIndex(); err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)

@@ -36,6 +36,7 @@ import (
 // namespaces; that process becomes the container's process.
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
+		runtime.PrepareInit() // the seccomp memo
 		libcontainer.Init()
 		os.Exit(255) // Init only returns on failure, after reporting it to the parent
 	}

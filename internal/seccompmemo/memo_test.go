@@ -1,0 +1,186 @@
+//go:build cgo && seccomp
+
+package seccompmemo
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/moby/profiles/seccomp"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	libseccomp "github.com/seccomp/libseccomp-golang"
+)
+
+// defaultProfile is Docker's default profile for Docker's default
+// capabilities, on x86-64 and i386, as berth applies it.
+func defaultProfile(t *testing.T) *configs.Seccomp {
+	t.Helper()
+	s := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: []string{
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+		"CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}}}}
+	p, err := seccomp.GetDefaultProfile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Architectures = []specs.Arch{specs.ArchX86_64, specs.ArchX86}
+	c, err := specconv.SetupSeccomp(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var ops = map[configs.Operator]libseccomp.ScmpCompareOp{
+	configs.EqualTo: libseccomp.CompareEqual, configs.NotEqualTo: libseccomp.CompareNotEqual,
+	configs.MaskEqualTo: libseccomp.CompareMaskedEqual, configs.GreaterThan: libseccomp.CompareGreater,
+	configs.GreaterThanOrEqualTo: libseccomp.CompareGreaterEqual, configs.LessThan: libseccomp.CompareLess,
+	configs.LessThanOrEqualTo: libseccomp.CompareLessOrEqual,
+}
+
+// compile builds c the way libcontainer's InitSeccomp does (binary tree,
+// the same rule calls) and exports it.
+func compile(t *testing.T, c *configs.Seccomp) []byte {
+	t.Helper()
+	f, err := libseccomp.NewFilter(libseccomp.ActErrno.SetReturnCode(int16(*c.DefaultErrnoRet)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Release()
+	for _, a := range c.Architectures {
+		arch, err := libseccomp.GetArchFromString(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.AddArch(arch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.SetOptimize(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetNoNewPrivsBit(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range c.Syscalls {
+		n, err := libseccomp.GetSyscallFromName(sc.Name)
+		if err != nil {
+			continue
+		}
+		act := libseccomp.ActAllow
+		if sc.Action == configs.Errno {
+			act = libseccomp.ActErrno.SetReturnCode(int16(*sc.ErrnoRet))
+		}
+		var conds []libseccomp.ScmpCondition
+		for _, a := range sc.Args {
+			cd, err := libseccomp.MakeCondition(a.Index, ops[a.Op], a.Value, a.ValueTwo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conds = append(conds, cd)
+		}
+		if err := f.AddRuleConditional(n, act, conds); err != nil {
+			t.Fatalf("rule %s: %v", sc.Name, err)
+		}
+	}
+	out, err := os.CreateTemp(t.TempDir(), "bpf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := f.ExportBPF(out); err != nil {
+		t.Fatal(err)
+	}
+	out.Seek(0, io.SeekStart)
+	b, err := io.ReadAll(out)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("exported %d bytes: %v", len(b), err)
+	}
+	return b
+}
+
+func memoDir(t *testing.T) string {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Skip("the memo directory must be root's: run as root")
+	}
+	dir := t.TempDir()
+	if err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(Close)
+	return dir
+}
+
+// TestMemoServesTheSameProgram: the first export of a filter compiles
+// and stores; the same calls again are served from the memo; both equal
+// libseccomp's own output without a memo.
+func TestMemoServesTheSameProgram(t *testing.T) {
+	c := defaultProfile(t)
+	want := compile(t, c) // no memo directory yet: libseccomp compiles
+	dir := memoDir(t)
+	h0 := Hits()
+	if got := compile(t, c); !bytes.Equal(got, want) {
+		t.Fatalf("first export with a memo differs from libseccomp's: %d vs %d bytes", len(got), len(want))
+	}
+	if Hits() != h0 {
+		t.Fatalf("first export was a hit")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) != 1 {
+		t.Fatalf("memo holds %q, want one program", files)
+	}
+	if got := compile(t, c); !bytes.Equal(got, want) {
+		t.Fatalf("memoized program differs from libseccomp's")
+	}
+	if Hits() != h0+1 {
+		t.Fatalf("second export of the same filter was not served from the memo")
+	}
+}
+
+// TestMemoKeysOnEveryCall: a filter that differs in one rule is compiled
+// for itself, and a damaged memo file is ignored.
+func TestMemoKeysOnEveryCall(t *testing.T) {
+	c := defaultProfile(t)
+	fewer := *c
+	fewer.Syscalls = c.Syscalls[1:]
+	wantFewer := compile(t, &fewer)
+	want := compile(t, c)
+	if bytes.Equal(want, wantFewer) {
+		t.Fatal("test profiles compile alike")
+	}
+	dir := memoDir(t)
+	compile(t, c) // stored
+	h0 := Hits()
+	if got := compile(t, &fewer); !bytes.Equal(got, wantFewer) || Hits() != h0 {
+		t.Fatalf("a filter with one rule less was served another's program (hits %d -> %d)", h0, Hits())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		b[len(b)-3] ^= 0xff // the program's last instruction
+		b = b[:len(b)-8]    // and one instruction short
+		os.WriteFile(f, b, 0o600)
+	}
+	if got := compile(t, c); !bytes.Equal(got, want) || Hits() != h0 {
+		t.Fatalf("a damaged memo file was used")
+	}
+}
+
+// TestOpenRefusesOthersDirectories: a directory another user could write
+// is refused (its files would become filters).
+func TestOpenRefusesOthersDirectories(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777)
+	if err := Open(dir); err == nil {
+		Close()
+		t.Fatal("Open accepted a world-writable directory")
+	}
+}
