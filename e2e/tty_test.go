@@ -83,3 +83,37 @@ func readAll(f io.Reader) *testutil.SyncBuffer {
 	go io.Copy(out, f)
 	return out
 }
+
+// run -it --rm, then detach with ctrl-p ctrl-q: the container keeps
+// running, and once it stops its monitor removes it (the CLI that would
+// have is gone), as Docker's daemon does.
+func TestRunRmDetachThenExit(t *testing.T) {
+	e := newEnv(t)
+	cmd := exec.Command(e.bin, "--root", e.root, "container", "run", "-it", "--rm", "--name", "rmshell", "busybox", "sh")
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := readAll(f)
+	e.waitFor("a prompt", 20*time.Second, func() bool { return strings.Contains(out.String(), "#") })
+	io.WriteString(f, "\x10\x11") // ctrl-p ctrl-q
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+		if err != nil {
+			t.Errorf("run after detach keys: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("run -it did not detach; output:\n%s", out.String())
+	}
+	if s := e.inspect("rmshell", "{{.State.Status}} {{.HostConfig.AutoRemove}}"); s != "running true" {
+		t.Fatalf("after detach the container is %q, want running with AutoRemove", s)
+	}
+	e.must("container", "stop", "-t", "1", "rmshell")
+	e.waitFor("the stopped --rm container to be removed", 20*time.Second, func() bool {
+		return e.run("container", "inspect", "rmshell").Code != 0
+	})
+}

@@ -25,8 +25,10 @@ type StartOptions struct {
 	// return only when the attach session ends (see runtime.StartOptions).
 	Attach *runtime.AttachOptions
 	// RemoveAfter says that the caller removes the container as soon as an
-	// attached Start returns (run --rm): Start then leaves the networks of
-	// the exited container to that Remove instead of detaching them first.
+	// attached Start returns (run --rm): Start and the monitor's exit hook
+	// then leave the networks of the exited container to that Remove
+	// instead of detaching them first. A caller killed before it removes
+	// leaves an exited container holding its endpoints until `rm`.
 	RemoveAfter bool
 }
 
@@ -72,7 +74,7 @@ func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err err
 		e.detach(ctx, c)
 		return fmt.Errorf("container %q: update DNS: %w", c.Name, err)
 	}
-	err = e.Runtime.Start(ctx, c.ID, runtime.StartOptions{Attach: o.Attach})
+	err = e.Runtime.Start(ctx, c.ID, runtime.StartOptions{Attach: o.Attach, CallerRemoves: o.RemoveAfter})
 	if err != nil && !errors.Is(err, runtime.ErrDetached) {
 		if cur, gerr := e.Runtime.Get(ctx, c.ID); gerr != nil || !cur.State.Running() {
 			e.detach(ctx, c)

@@ -198,7 +198,8 @@ func (mon *monitor) healthPlan(self string) *conmon.HealthPlan {
 func resumeMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks, h *conmon.Handover) error {
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	ml := lockfile.FromFD(h.Lock)
-	mon := &monitor{m: m, hooks: hooks, rep: &reporter{}, lock: ml, unlock: func() { ml.Unlock() }, idle: idleCommand()}
+	mon := &monitor{m: m, hooks: hooks, rep: &reporter{}, lock: ml, unlock: func() { ml.Unlock() }, idle: idleCommand(),
+		callerRemoves: os.Getenv(callerRemovesEnv) != ""}
 	mon.log = conmon.NewLog(conmon.File(h.Log, "log"))
 	defer mon.log.Close()
 	if h.Attach > 0 {

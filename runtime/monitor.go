@@ -46,6 +46,11 @@ type monitor struct {
 	ports  portServer
 	// idle is the argv that execs the idle monitor binary (nil: stay).
 	idle []string
+	// callerRemoves: the CLI that started the container attached removes
+	// it once it stopped, so the exit hook is not run
+	// (StartOptions.CallerRemoves); unless that CLI was no longer attached
+	// to get the exit code (it detached, or died).
+	callerRemoves bool
 	// consoleSock receives the pty master from libcontainer.
 	consoleSock *os.File
 	// healthNext is when the health loop's next probe is due (unix nanos).
@@ -95,7 +100,8 @@ func RunMonitor(ctx context.Context, m *Manager, id string, hooks MonitorHooks) 
 		rep.failed(err)
 		return err
 	}
-	mon := &monitor{m: m, c: c, hooks: hooks, rep: rep, lock: ml, unlock: func() { ml.Unlock() }, idle: idleCommand()}
+	mon := &monitor{m: m, c: c, hooks: hooks, rep: rep, lock: ml, unlock: func() { ml.Unlock() }, idle: idleCommand(),
+		callerRemoves: os.Getenv(callerRemovesEnv) != ""}
 	return mon.run(ctx)
 }
 
@@ -343,7 +349,11 @@ func (mon *monitor) finishRun(ctx context.Context, code int) int {
 		s.FinishedAt = time.Now().UTC()
 	})
 	if mon.attach != nil {
-		mon.attach.EndRun(code)
+		if mon.attach.EndRun(code) == 0 {
+			mon.callerRemoves = false // it detached or died: it will not remove
+		}
+	} else {
+		mon.callerRemoves = false
 	}
 	return code
 }
@@ -456,7 +466,7 @@ func (mon *monitor) cleanup() {
 // runOnExit runs the OnExit hook, after the monitor lock was released (so
 // the hook may remove the container).
 func (mon *monitor) runOnExit(ctx context.Context) {
-	if len(mon.c.Spec.OnExit) == 0 {
+	if len(mon.c.Spec.OnExit) == 0 || mon.callerRemoves {
 		return
 	}
 	hctx, cancel := context.WithTimeout(ctx, time.Minute)

@@ -35,6 +35,10 @@ var monitorGoEnv = []string{"GOMAXPROCS=1", "GOGC=400"}
 // starts the process.
 const waitAttachEnv = "BERTH_MONITOR_WAIT_ATTACH"
 
+// callerRemovesEnv tells the monitor that its Start's caller removes the
+// container once it stopped (StartOptions.CallerRemoves).
+const callerRemovesEnv = "BERTH_MONITOR_CALLER_REMOVES"
+
 // Start spawns the container's monitor and returns as soon as the
 // container's process runs. An error starting it wraps ErrCommandNotFound
 // or ErrNotExecutable when the command is missing or not executable. Starting
@@ -53,7 +57,7 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 	if m.opts.MonitorCommand == nil {
 		return fmt.Errorf("container %s: runtime has no MonitorCommand: %w", c.Name, errdefs.ErrFailedPrecondition)
 	}
-	next, kill, err := m.spawnMonitor(ctx, c, opts.Attach != nil)
+	next, kill, err := m.spawnMonitor(ctx, c, opts.Attach != nil, opts.Attach != nil && opts.CallerRemoves)
 	if err != nil {
 		return err
 	}
@@ -105,7 +109,7 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 // spawnMonitor starts the monitor of c and returns a function reading its
 // report lines (ok false once the pipe closed) and a function that closes
 // the pipe and, with true, kills the monitor.
-func (m *Manager) spawnMonitor(ctx context.Context, c *Container, waitAttach bool) (func() (string, bool, error), func(bool), error) {
+func (m *Manager) spawnMonitor(ctx context.Context, c *Container, waitAttach, callerRemoves bool) (func() (string, bool, error), func(bool), error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, nil, err
@@ -117,6 +121,9 @@ func (m *Manager) spawnMonitor(ctx context.Context, c *Container, waitAttach boo
 	cmd.Env = append(cmd.Env, monitorGoEnv...)
 	if waitAttach {
 		cmd.Env = append(cmd.Env, waitAttachEnv+"=1")
+	}
+	if callerRemoves {
+		cmd.Env = append(cmd.Env, callerRemovesEnv+"=1")
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()

@@ -208,6 +208,10 @@ type StartOptions struct {
 	// attach session ends: the container stopped (nil) or the user detached
 	// (ErrDetached). Errors starting the process are returned as without it.
 	Attach *AttachOptions
+	// CallerRemoves says that the caller removes the container as soon as
+	// the attached Start returns (run --rm): its monitor skips the exit
+	// hook, whose work that removal does anyway.
+	CallerRemoves bool
 }
 
 // RemoveOptions tune Remove.

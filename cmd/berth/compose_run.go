@@ -106,7 +106,7 @@ func runComposeRun(ctx context.Context, g *globals, c *cobra.Command, args []str
 	if err != nil {
 		return err
 	}
-	cfg.AutoRemove = o.Rm && o.Detach
+	cfg.AutoRemove = o.Rm // see runContainer
 	for _, v := range o.Volumes {
 		m, err := engine.ParseVolume(v)
 		if err != nil {
@@ -139,7 +139,7 @@ func startOneOff(ctx context.Context, c *cobra.Command, e *engine.Engine, id str
 		return nil
 	}
 	ro := &runOptions{}
-	ro.Interactive, ro.Tty = o.Interactive, tty
+	ro.Interactive, ro.Tty, ro.Rm = o.Interactive, tty, o.Rm
 	code, err := attachRun(ctx, e, id, ro)
 	if errors.Is(err, runtime.ErrDetached) {
 		return nil

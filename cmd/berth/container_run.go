@@ -145,9 +145,11 @@ func runContainer(cmd *cobra.Command, g *globals, o *runOptions, args []string) 
 		return err
 	}
 	// With --rm the monitor's exit hook removes a detached container; an
-	// attached one is removed by this process once it has the exit code,
-	// so a concurrent removal can never race the code away.
-	cfg.AutoRemove = o.Detach && o.Rm
+	// attached one is removed by this process once it has the exit code
+	// (its monitor skips the hook, see engine.StartOptions.RemoveAfter),
+	// unless it detached or died first: then the hook removes it, as
+	// Docker's daemon does.
+	cfg.AutoRemove = o.Rm
 	ctr, err := e.Create(ctx, cfg)
 	if err != nil {
 		return err

@@ -183,18 +183,23 @@ func (a *Server) broadcast(stream string, p []byte) {
 
 // EndRun tells every client the process's exit code and disconnects it:
 // the process exited. The code travels in the session, so a client never
-// depends on reading state that a --rm removal may be deleting.
-func (a *Server) EndRun(code int) {
+// depends on reading state that a --rm removal may be deleting. It returns
+// how many clients got the code.
+func (a *Server) EndRun(code int) int {
 	var p [4]byte
 	binary.BigEndian.PutUint32(p[:], uint32(int32(code)))
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	told := 0
 	for conn := range a.clients {
 		conn.SetWriteDeadline(time.Now().Add(time.Second))
-		WriteFrame(conn, FrameExit, p[:])
+		if WriteFrame(conn, FrameExit, p[:]) == nil {
+			told++
+		}
 		conn.Close()
 		delete(a.clients, conn)
 	}
+	return told
 }
 
 // WaitClient waits until a client connected or d passed.

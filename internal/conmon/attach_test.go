@@ -78,13 +78,18 @@ func TestServerHandover(t *testing.T) {
 	if _, err := stdinR.Read(buf); err != nil || string(buf) != "in" {
 		t.Fatalf("stdin got %q, %v; want \"in\"", buf, err)
 	}
-	srv2.EndRun(3)
+	if told := srv2.EndRun(3); told != 1 {
+		t.Errorf("EndRun told %d clients, want 1", told)
+	}
 	id, p, err := ReadFrame(client, nil)
 	if err != nil || id != FrameExit || len(p) != 4 || binary.BigEndian.Uint32(p) != 3 {
 		t.Fatalf("end of run: %d %v %v; want exit frame with 3", id, p, err)
 	}
 	if _, _, err := ReadFrame(client, nil); err == nil {
 		t.Fatal("session still open after EndRun")
+	}
+	if told := srv2.EndRun(4); told != 0 {
+		t.Errorf("a second EndRun told %d clients, want none", told)
 	}
 	srv2.Close()
 }
