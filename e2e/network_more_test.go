@@ -71,3 +71,27 @@ func TestPublishedPortFromAnotherContainer(t *testing.T) {
 		t.Errorf("fetch through the host address %s:%s: %q", gw, port, out)
 	}
 }
+
+// An attached start attaches its networks while its monitor starts; when
+// that fails (here the network was removed after the container was
+// created) the start fails with the reason, and neither the monitor nor
+// the container's network namespace is left behind.
+func TestStartAttachedNetworkFailure(t *testing.T) {
+	e := newEnv(t)
+	e.must("network", "create", "gone")
+	id := strings.TrimSpace(e.must("container", "create", "--network", "gone", "busybox", "echo", "hi"))
+	e.must("network", "rm", "gone")
+	r := e.run("container", "start", "-a", id)
+	if r.Code != 125 || !strings.Contains(r.Stderr, `network "gone"`) {
+		t.Fatalf("start -a on a removed network: %s", r)
+	}
+	e.waitFor("the failed start's monitor to be gone", 10*time.Second, func() bool {
+		return len(e.procs("__monitor")) == 0
+	})
+	if ns, _ := os.ReadDir(e.root + "/run/netns"); len(ns) != 0 {
+		t.Errorf("network namespaces after the failed start: %d", len(ns))
+	}
+	if s := e.inspect(id, "{{.State.Status}}"); s != "created" {
+		t.Errorf("after the failed start the container is %q, want created", s)
+	}
+}

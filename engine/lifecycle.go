@@ -65,16 +65,27 @@ func (e *Engine) Start(ctx context.Context, ref string, o StartOptions) (err err
 			err = e.Exited(context.WithoutCancel(ctx), c.ID)
 		}
 	}()
-	if err := e.attachNetworks(ctx, c, d); err != nil {
-		e.detach(ctx, c)
+	network := func() error {
+		if err := e.attachNetworks(ctx, c, d); err != nil {
+			e.detach(ctx, c)
+			return err
+		}
+		// Names resolve as soon as Start returns (and during a foreground run).
+		if err := e.refreshDNSFor(ctx, d); err != nil {
+			e.detach(ctx, c)
+			return fmt.Errorf("container %q: update DNS: %w", c.Name, err)
+		}
+		return nil
+	}
+	ro := runtime.StartOptions{Attach: o.Attach, CallerRemoves: o.RemoveAfter}
+	if o.Attach != nil {
+		// The monitor waits for the attach session before it starts the
+		// process: attach the networks while it starts.
+		ro.BeforeAttach = network
+	} else if err := network(); err != nil {
 		return err
 	}
-	// Names resolve as soon as Start returns (and during a foreground run).
-	if err := e.refreshDNSFor(ctx, d); err != nil {
-		e.detach(ctx, c)
-		return fmt.Errorf("container %q: update DNS: %w", c.Name, err)
-	}
-	err = e.Runtime.Start(ctx, c.ID, runtime.StartOptions{Attach: o.Attach, CallerRemoves: o.RemoveAfter})
+	err = e.Runtime.Start(ctx, c.ID, ro)
 	if err != nil && !errors.Is(err, runtime.ErrDetached) {
 		if cur, gerr := e.Runtime.Get(ctx, c.ID); gerr != nil || !cur.State.Running() {
 			e.detach(ctx, c)

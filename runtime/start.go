@@ -62,6 +62,12 @@ func (m *Manager) Start(ctx context.Context, ref string, opts StartOptions) erro
 		return err
 	}
 	defer kill(false)
+	if opts.Attach != nil && opts.BeforeAttach != nil {
+		if err := opts.BeforeAttach(); err != nil {
+			kill(true)
+			return err
+		}
+	}
 	line, ok, err := next()
 	if err != nil {
 		return err

@@ -212,6 +212,12 @@ type StartOptions struct {
 	// the attached Start returns (run --rm): its monitor skips the exit
 	// hook, whose work that removal does anyway.
 	CallerRemoves bool
+	// BeforeAttach, with Attach, runs once the monitor was started and
+	// before the attach session begins, which the monitor waits for before
+	// it starts the process: work the process needs but the monitor does
+	// not (attaching networks) overlaps the monitor's own start. An error
+	// kills the monitor, which has started nothing yet, and is returned.
+	BeforeAttach func() error
 }
 
 // RemoveOptions tune Remove.
