@@ -53,6 +53,20 @@ func TestDetachedAutoRemove(t *testing.T) {
 	if out := e.must("volume", "ls", "-q"); strings.TrimSpace(out) != "" {
 		t.Errorf("anonymous volume left: %q", out)
 	}
+	// stop of a --rm container succeeds though the container is removed
+	// the moment it stops (as docker stop does).
+	e.must("container", "run", "-d", "--rm", "--name", "stopped", "busybox", "sleep", "300")
+	for i := 0; i < 3; i++ {
+		if r := e.run("container", "stop", "-t", "0", "stopped"); r.Code != 0 {
+			t.Fatalf("stop of a --rm container: %s", r)
+		}
+		if i < 2 {
+			e.waitFor("the stopped --rm container to be removed", 20*time.Second, func() bool {
+				return e.must("container", "ps", "-aq") == ""
+			})
+			e.must("container", "run", "-d", "--rm", "--name", "stopped", "busybox", "sleep", "300")
+		}
+	}
 }
 
 // A foreground run forwards SIGINT/SIGTERM to the container and returns

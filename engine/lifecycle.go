@@ -324,21 +324,37 @@ func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error 
 			c.Name, c.State.Status, errdefs.ErrFailedPrecondition)
 	}
 	d, derr := dataOf(c)
+	release := func() []error {
+		if derr == nil && !d.OwnNetNS {
+			return []error{e.Networks.DetachAll(ctx, c.ID), e.Networks.ForgetNetNS(c.ID)}
+		}
+		// Also when the record is unreadable: Teardown of a container
+		// without a namespace only releases its endpoints.
+		return []error{e.Networks.Teardown(ctx, c.ID), e.Networks.ForgetNetNS(c.ID)}
+	}
+	// A container that is not running holds its endpoints for no process:
+	// they go while the runtime deletes its files. A running one keeps
+	// them until Remove killed it.
+	var released chan []error
+	if !c.State.Running() {
+		released = make(chan []error, 1)
+		go func() { released <- release() }()
+	}
 	if err := e.Runtime.Remove(ctx, c.ID, runtime.RemoveOptions{Force: o.Force}); err != nil {
 		if _, gerr := e.Runtime.Get(ctx, c.ID); !errdefs.IsNotFound(gerr) {
+			if released != nil {
+				<-released
+			}
 			return err
 		}
 		// Another process finished removing it: clean up all the same.
 	}
 	var errs []error
-	if derr == nil && !d.OwnNetNS {
-		errs = append(errs, e.Networks.DetachAll(ctx, c.ID))
+	if released != nil {
+		errs = <-released
 	} else {
-		// Also when the record is unreadable: Teardown of a container
-		// without a namespace only releases its endpoints.
-		errs = append(errs, e.Networks.Teardown(ctx, c.ID))
+		errs = release()
 	}
-	errs = append(errs, e.Networks.ForgetNetNS(c.ID))
 	if derr == nil {
 		errs = append(errs, e.refreshDNSFor(ctx, d))
 	} else {

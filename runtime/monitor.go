@@ -344,7 +344,14 @@ func (mon *monitor) runOnce(ctx context.Context, first bool, ls *loopState) (int
 func (mon *monitor) finishRun(ctx context.Context, code int) int {
 	oom := mon.oomKilled()
 	mon.destroy()
-	mon.m.updateState(ctx, mon.c.ID, func(s *State) {
+	// A container its caller removes next (run --rm, so AutoRemove as
+	// well) needs no durable record of its exit: the code travels in the
+	// attach session.
+	update := mon.m.updateState
+	if mon.callerRemoves {
+		update = mon.m.updateStateVolatile
+	}
+	update(ctx, mon.c.ID, func(s *State) {
 		s.Status, s.Pid, s.ExitCode, s.OOMKilled = StatusExited, 0, code, oom
 		s.FinishedAt = time.Now().UTC()
 	})
