@@ -55,17 +55,14 @@ func TestDetachedAutoRemove(t *testing.T) {
 	}
 	// stop of a --rm container succeeds though the container is removed
 	// the moment it stops (as docker stop does).
-	e.must("container", "run", "-d", "--rm", "--name", "stopped", "busybox", "sleep", "300")
 	for i := 0; i < 3; i++ {
+		e.must("container", "run", "-d", "--rm", "--name", "stopped", "busybox", "sleep", "300")
 		if r := e.run("container", "stop", "-t", "0", "stopped"); r.Code != 0 {
 			t.Fatalf("stop of a --rm container: %s", r)
 		}
-		if i < 2 {
-			e.waitFor("the stopped --rm container to be removed", 20*time.Second, func() bool {
-				return e.must("container", "ps", "-aq") == ""
-			})
-			e.must("container", "run", "-d", "--rm", "--name", "stopped", "busybox", "sleep", "300")
-		}
+		e.waitFor("the stopped --rm container to be removed", 20*time.Second, func() bool {
+			return e.must("container", "ps", "-aq") == ""
+		})
 	}
 }
 

@@ -83,7 +83,7 @@ func (e *Engine) Create(ctx context.Context, cfg ContainerConfig) (_ *runtime.Co
 	if err := mergeProcess(&spec, d, cfg, img.Config); err != nil {
 		return nil, err
 	}
-	if err := e.setupNetwork(ctx, &spec, d, cfg, img.Config, &undo); err != nil {
+	if err := e.setupNetwork(ctx, &spec, d, cfg, img.Config); err != nil {
 		return nil, err
 	}
 	if err := e.setupMounts(ctx, &spec, d, cfg, img.Config.Volumes, layers, &undo); err != nil {

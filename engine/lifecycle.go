@@ -105,8 +105,9 @@ func (e *Engine) attachNetworks(ctx context.Context, c *runtime.Container, d *co
 		}
 		return e.writeEtcFiles(ctx, c, d, nil)
 	}
-	// The namespace goes when the container stops (teardownNetworks), and
-	// with the run dir on a reboot: make it again (a no-op when it is there).
+	// The namespace is made at every start (Create only names it) and goes
+	// when the container stops (teardownNetworks) or with the run dir on a
+	// reboot; making it is a no-op when it is there.
 	if _, err := e.Networks.NewNetNS(ctx, c.ID); err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 // container's, or a new one (made now, removed on rollback) that Start
 // attaches the networks to. It also records the ports to publish.
 func (e *Engine) setupNetwork(ctx context.Context, spec *runtime.Spec, d *containerData, cfg ContainerConfig,
-	ic image.ImageConfig, undo *rollback) error {
+	ic image.ImageConfig) error {
 	mode := cfg.NetworkMode
 	if mode == "host" || strings.HasPrefix(mode, "container:") {
 		return e.sharedNetNS(ctx, spec, d, cfg)
@@ -57,12 +57,9 @@ func (e *Engine) setupNetwork(ctx context.Context, spec *runtime.Spec, d *contai
 		}
 	}
 	sort.Strings(d.Exposed)
-	path, err := e.Networks.NewNetNS(ctx, spec.ID)
-	if err != nil {
-		return err
-	}
-	undo.add(func(ctx context.Context) { e.Networks.DeleteNetNS(ctx, spec.ID) })
-	spec.NetNSPath = path
+	// The namespace itself is made when the container starts (it goes when
+	// it stops; see attachNetworks), as Docker makes its sandbox.
+	spec.NetNSPath = e.Networks.NetNSPath(spec.ID)
 	d.OwnNetNS = true
 	return nil
 }
