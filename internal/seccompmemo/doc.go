@@ -11,15 +11,19 @@
 // So this package sits at the one seam there is, libseccomp's C API: linked
 // into a binary that serves libcontainer's init, it has the linker route
 // the calls that build a filter (seccomp_init, seccomp_arch_add,
-// seccomp_attr_set, seccomp_rule_add_*, ...) through wrappers that log each
-// call and its result per filter, then forward it unchanged. When the filter
-// is exported (seccomp_export_bpf), the log's SHA-256, with libseccomp's
-// version, the API level it detected and the native architecture, names a
-// file in the memo directory: if it holds a program, that program is the
-// export; if not, libseccomp compiles as always and the program is stored
-// for the next start. The program is what libseccomp produced for exactly
-// the same calls, so a hit changes nothing but the time; a filter whose
-// history the log cannot describe (seccomp_merge) is never memoized.
+// seccomp_attr_set, seccomp_rule_add*, ...) through wrappers that log each
+// call and its result per filter, then forward it unchanged; rules, whose
+// database libseccomp builds slowly too (~3 ms more), are only logged while
+// a memo directory is open, and added for real when something needs them.
+// When the filter is exported (seccomp_export_bpf), the log's SHA-256,
+// with libseccomp's version, the API level it detected and the native
+// architecture, names a file in the memo directory: if it holds a program,
+// that program is the export; if not, the deferred rules are added,
+// libseccomp compiles as always and the program is stored for the next
+// start (a rule libseccomp refuses fails the export instead of the rule's
+// call, and nothing is stored). The program is what libseccomp produced for
+// exactly the same calls, so a hit changes nothing but the time; a filter
+// whose history the log cannot describe (seccomp_merge) is never memoized.
 //
 // The memo directory is given to Open by the init process (runtime finds
 // it next to the container's run directory); it must be root's and

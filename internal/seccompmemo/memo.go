@@ -7,10 +7,15 @@ package seccompmemo
 #cgo LDFLAGS: -Wl,--wrap=seccomp_arch_add -Wl,--wrap=seccomp_arch_remove -Wl,--wrap=seccomp_attr_set
 #cgo LDFLAGS: -Wl,--wrap=seccomp_syscall_priority -Wl,--wrap=seccomp_rule_add_array
 #cgo LDFLAGS: -Wl,--wrap=seccomp_rule_add_exact_array -Wl,--wrap=seccomp_export_bpf
+#cgo LDFLAGS: -Wl,--wrap=seccomp_rule_add -Wl,--wrap=seccomp_rule_add_exact -Wl,--wrap=seccomp_load
+#cgo LDFLAGS: -Wl,--wrap=seccomp_export_pfc
 #include <seccomp.h>
 #include <stddef.h>
 
+extern int berth_memo_on;
 int berth_real_export(scmp_filter_ctx ctx, int fd);
+int berth_flush(scmp_filter_ctx ctx);
+static void berth_set_on(int on) { berth_memo_on = on; }
 
 static unsigned int berth_api(void) { return seccomp_api_get(); }
 static unsigned int berth_native(void) { return seccomp_arch_native(); }
@@ -64,11 +69,13 @@ func Open(dir string) error {
 	if old := dirfd.Swap(int32(fd)); old >= 0 {
 		unix.Close(int(old))
 	}
+	C.berth_set_on(1)
 	return nil
 }
 
 // Close forgets the memo directory.
 func Close() {
+	C.berth_set_on(0)
 	if old := dirfd.Swap(-1); old >= 0 {
 		unix.Close(int(old))
 	}
@@ -188,7 +195,7 @@ func errnoRC(err error) C.int {
 func berthSeccompExport(ctx unsafe.Pointer, log *C.uchar, n C.size_t, fd C.int) C.int {
 	dir := int(dirfd.Load())
 	if dir < 0 {
-		return C.berth_real_export(C.scmp_filter_ctx(ctx), fd)
+		return compileNow(ctx, fd)
 	}
 	key := keyOf(C.GoBytes(unsafe.Pointer(log), C.int(n)))
 	if prog, ok := lookup(dir, key); ok {
@@ -200,11 +207,11 @@ func berthSeccompExport(ctx unsafe.Pointer, log *C.uchar, n C.size_t, fd C.int) 
 	}
 	mfd, err := unix.MemfdCreate("berth-seccomp", unix.MFD_CLOEXEC)
 	if err != nil {
-		return C.berth_real_export(C.scmp_filter_ctx(ctx), fd)
+		return compileNow(ctx, fd)
 	}
 	mem := os.NewFile(uintptr(mfd), "seccomp program")
 	defer mem.Close()
-	if rc := C.berth_real_export(C.scmp_filter_ctx(ctx), C.int(mfd)); rc != 0 {
+	if rc := compileNow(ctx, C.int(mfd)); rc != 0 {
 		return rc
 	}
 	prog := make([]byte, maxProgram+1)
@@ -217,6 +224,14 @@ func berthSeccompExport(ctx unsafe.Pointer, log *C.uchar, n C.size_t, fd C.int) 
 		store(dir, key, prog) // best effort: the next start compiles again
 	}
 	return 0
+}
+
+// compileNow adds the filter's deferred rules and has libseccomp export it.
+func compileNow(ctx unsafe.Pointer, fd C.int) C.int {
+	if rc := C.berth_flush(C.scmp_filter_ctx(ctx)); rc != 0 {
+		return rc
+	}
+	return C.berth_real_export(C.scmp_filter_ctx(ctx), fd)
 }
 
 // hits counts programs served from the memo (for tests).

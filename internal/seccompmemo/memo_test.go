@@ -184,3 +184,50 @@ func TestOpenRefusesOthersDirectories(t *testing.T) {
 		t.Fatal("Open accepted a world-writable directory")
 	}
 }
+
+// badFilter is a filter with a rule libseccomp refuses (two checks on one
+// argument); it returns what it exported and the rule's error, or the
+// export's.
+func badFilter(t *testing.T) (prog []byte, addErr, exportErr error) {
+	t.Helper()
+	f, err := libseccomp.NewFilter(libseccomp.ActErrno.SetReturnCode(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Release()
+	read, _ := libseccomp.GetSyscallFromName("read")
+	c1, _ := libseccomp.MakeCondition(0, libseccomp.CompareEqual, 1)
+	c2, _ := libseccomp.MakeCondition(0, libseccomp.CompareEqual, 2)
+	if err := f.AddRule(read, libseccomp.ActAllow); err != nil {
+		t.Fatal(err)
+	}
+	if addErr = f.AddRuleConditionalExact(read, libseccomp.ActAllow, []libseccomp.ScmpCondition{c1, c2}); addErr != nil {
+		return nil, addErr, nil
+	}
+	out, err := os.CreateTemp(t.TempDir(), "bpf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	exportErr = f.ExportBPF(out)
+	out.Seek(0, io.SeekStart)
+	prog, _ = io.ReadAll(out)
+	return prog, nil, exportErr
+}
+
+// TestDeferredRuleFailure: with the memo on, rules are added only when an
+// export needs them; one libseccomp refuses then fails the export, and
+// nothing is stored.
+func TestDeferredRuleFailure(t *testing.T) {
+	if _, addErr, _ := badFilter(t); addErr == nil {
+		t.Fatal("libseccomp accepted the test's bad rule without a memo")
+	}
+	dir := memoDir(t)
+	prog, addErr, exportErr := badFilter(t)
+	if addErr == nil && exportErr == nil {
+		t.Fatalf("a filter with a refused rule exported %d bytes", len(prog))
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+		t.Errorf("memo stored %q for a failed filter", files)
+	}
+}
