@@ -59,20 +59,27 @@ func TestAttachDetach(t *testing.T) {
 	seen := func(s string) bool { return strings.Contains(out.String(), s) }
 	io.WriteString(f, "echo attached=$((40+2))\r")
 	e.waitFor("the echo through attach", 20*time.Second, func() bool { return seen("attached=42") })
-	io.WriteString(f, "\x10\x11") // ctrl-p ctrl-q
+	detach(t, f, cmd, out)
+	if s := e.inspect("shell", "{{.State.Status}}"); s != "running" {
+		t.Errorf("after detach the container is %q", s)
+	}
+}
+
+// detach types ctrl-p ctrl-q on the terminal f of cmd (run -it or attach)
+// and waits for cmd to end without an error.
+func detach(t *testing.T, f io.Writer, cmd *exec.Cmd, out *testutil.SyncBuffer) {
+	t.Helper()
+	io.WriteString(f, "\x10\x11")
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case err = <-done:
+	case err := <-done:
 		if err != nil {
-			t.Errorf("attach after detach keys: %v", err)
+			t.Errorf("%s after the detach keys: %v", cmd.Args[3:5], err)
 		}
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
-		t.Fatalf("attach did not detach; output:\n%s", out.String())
-	}
-	if s := e.inspect("shell", "{{.State.Status}}"); s != "running" {
-		t.Errorf("after detach the container is %q", s)
+		t.Fatalf("%s did not detach; output:\n%s", cmd.Args[3:5], out.String())
 	}
 }
 
@@ -97,18 +104,7 @@ func TestRunRmDetachThenExit(t *testing.T) {
 	defer f.Close()
 	out := readAll(f)
 	e.waitFor("a prompt", 20*time.Second, func() bool { return strings.Contains(out.String(), "#") })
-	io.WriteString(f, "\x10\x11") // ctrl-p ctrl-q
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-		if err != nil {
-			t.Errorf("run after detach keys: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("run -it did not detach; output:\n%s", out.String())
-	}
+	detach(t, f, cmd, out)
 	if s := e.inspect("rmshell", "{{.State.Status}} {{.HostConfig.AutoRemove}}"); s != "running true" {
 		t.Fatalf("after detach the container is %q, want running with AutoRemove", s)
 	}
