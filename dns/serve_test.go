@@ -274,8 +274,14 @@ func TestServeExitsWithoutNetworksAndHoldsLock(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("server still running 10 s after the last network went away")
 	}
-	if running(dir) {
-		t.Fatal("lock still held after exit")
+	// The second serve above gave up waiting for the lock, but its waiter
+	// (internal/lockfile) takes the lock the moment it is free and lets go
+	// at once: allow it that moment.
+	for i := 0; running(dir); i++ {
+		if i == 100 {
+			t.Fatal("lock still held 1 s after exit")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := readPid(dir); err == nil {
 		t.Fatal("pid file left behind")
