@@ -27,8 +27,10 @@ type StartOptions struct {
 	// RemoveAfter says that the caller removes the container as soon as an
 	// attached Start returns (run --rm): Start and the monitor's exit hook
 	// then leave the networks of the exited container to that Remove
-	// instead of detaching them first. A caller killed before it removes
-	// leaves an exited container holding its endpoints until `rm`.
+	// instead of detaching them first. If the caller detached or died
+	// before the exit, the monitor runs its hook after all (which removes
+	// an AutoRemove container); if it dies between getting the exit code
+	// and removing, the exited container keeps its endpoints until `rm`.
 	RemoveAfter bool
 }
 
