@@ -3,6 +3,7 @@ package runtime
 import (
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/opencontainers/cgroups"
 )
@@ -29,20 +30,11 @@ func WarmCgroupAttach() {
 // warmCgroupAttach moves this process into its own cgroup; it returns once
 // the kernel did.
 func warmCgroupAttach() error {
-	var dir string
-	if cgroups.IsCgroup2UnifiedMode() {
-		own, err := cgroups.ParseCgroupFile("/proc/self/cgroup")
-		if err != nil {
-			return err
-		}
-		dir = filepath.Join("/sys/fs/cgroup", own[""])
-	} else {
-		var err error
-		if dir, err = cgroups.GetOwnCgroupPath("pids"); err != nil {
-			return err
-		}
+	procs, err := ownProcsFile()
+	if err != nil {
+		return err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "cgroup.procs"), os.O_WRONLY, 0)
+	f, err := os.OpenFile(procs, os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
@@ -50,3 +42,21 @@ func warmCgroupAttach() error {
 	_, err = f.WriteString("0")
 	return err
 }
+
+// ownProcsFile is the cgroup.procs file of this process's cgroup (in the
+// pids hierarchy on cgroup v1), found once: `up` starts many containers
+// from one process.
+var ownProcsFile = sync.OnceValues(func() (string, error) {
+	if cgroups.IsCgroup2UnifiedMode() {
+		own, err := cgroups.ParseCgroupFile("/proc/self/cgroup")
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join("/sys/fs/cgroup", own[""], "cgroup.procs"), nil
+	}
+	dir, err := cgroups.GetOwnCgroupPath("pids")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "cgroup.procs"), nil
+})
