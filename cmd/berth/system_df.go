@@ -110,5 +110,5 @@ func printPruneReport(w io.Writer, r engine.PruneReport) {
 	section("Deleted Networks:", r.Networks)
 	section("Deleted Volumes:", r.Volumes)
 	section("Deleted Images:", r.Images)
-	fmt.Fprintf(w, "Total reclaimed space: %s\n", format.Size(r.Reclaimed))
+	printReclaimed(w, r.Reclaimed)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth/berth/engine"
 )
 
 func TestVersionCommand(t *testing.T) {
@@ -68,5 +70,16 @@ func TestCompletionCommand(t *testing.T) {
 	}
 	if _, err := runBerthVolume(t, t.TempDir(), "completion", "tcsh"); err == nil {
 		t.Fatal("completion for an unknown shell succeeded")
+	}
+}
+
+// TestPrintPruneReport: system prune reports like docker system prune, its
+// total with go-units' four significant digits as the other prune commands.
+func TestPrintPruneReport(t *testing.T) {
+	var b strings.Builder
+	printPruneReport(&b, engine.PruneReport{Containers: []string{"c1"}, Networks: []string{"n1"}, Reclaimed: 1234567})
+	want := "Deleted Containers:\nc1\n\nDeleted Networks:\nn1\n\nTotal reclaimed space: 1.235MB\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
