@@ -95,3 +95,22 @@ func TestStartAttachedNetworkFailure(t *testing.T) {
 		t.Errorf("after the failed start the container is %q, want created", s)
 	}
 }
+
+// A container's network namespace exists from its start to its stop, and
+// inspect's SandboxKey names it only then, as Docker's does.
+func TestSandboxKeyWhileRunning(t *testing.T) {
+	e := newEnv(t)
+	e.must("container", "create", "--name", "made", "busybox", "sleep", "300")
+	if k := e.inspect("made", "{{.NetworkSettings.SandboxKey}}"); k != "" {
+		t.Errorf("created container's SandboxKey %q, want empty", k)
+	}
+	e.must("container", "start", "made")
+	k := e.inspect("made", "{{.NetworkSettings.SandboxKey}}")
+	if _, err := os.Stat(k); k == "" || err != nil {
+		t.Errorf("running container's SandboxKey %q: %v", k, err)
+	}
+	e.must("container", "stop", "-t", "0", "made")
+	if k := e.inspect("made", "{{.NetworkSettings.SandboxKey}}"); k != "" {
+		t.Errorf("stopped container's SandboxKey %q, want empty", k)
+	}
+}

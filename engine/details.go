@@ -176,8 +176,12 @@ func isAnon(d *containerData, name string) bool {
 }
 
 func (e *Engine) networkSettings(c *runtime.Container, d *containerData, eps []network.Endpoint) NetworkSettings {
-	ns := NetworkSettings{SandboxKey: c.Spec.NetNSPath, Networks: map[string]*EndpointDetails{}, Ports: map[string][]PortBinding{}}
+	ns := NetworkSettings{Networks: map[string]*EndpointDetails{}, Ports: map[string][]PortBinding{}}
 	running := c.State.Running()
+	if running {
+		// The namespace exists from start to stop (as Docker's sandbox).
+		ns.SandboxKey = c.Spec.NetNSPath
+	}
 	for _, p := range d.Exposed {
 		ns.Ports[p] = nil
 	}
