@@ -27,6 +27,7 @@
 //
 // The memo directory is given to Open by the init process (runtime finds
 // it next to the container's run directory); it must be root's and
-// writable by root only, since its files become seccomp filters. Without
-// Open, or in a build without cgo and the seccomp tag, exports compile.
+// writable by root only, since its files become seccomp filters. It keeps
+// the 64 newest programs. Without Open, or in a build without cgo and the
+// seccomp tag, exports compile.
 package seccompmemo

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"unsafe"
@@ -166,7 +167,42 @@ func store(dir int, key [32]byte, prog []byte) error {
 		unix.Unlinkat(dir, tmp, 0)
 		return err
 	}
+	prune(dir, maxPrograms)
 	return nil
+}
+
+// maxPrograms bounds the memo: a program per distinct seccomp profile
+// (Docker's default for each capability set, custom profiles) rarely makes
+// more than a few, and the oldest go first.
+const maxPrograms = 64
+
+// prune deletes the oldest programs of the memo beyond keep.
+func prune(dir, keep int) {
+	fd, err := unix.Openat(dir, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	d := os.NewFile(uintptr(fd), "seccomp memo")
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil || len(names) <= keep {
+		return
+	}
+	type prog struct {
+		name  string
+		mtime int64
+	}
+	progs := make([]prog, 0, len(names))
+	for _, n := range names {
+		var st unix.Stat_t
+		if unix.Fstatat(dir, n, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+			progs = append(progs, prog{n, st.Mtim.Nano()})
+		}
+	}
+	sort.Slice(progs, func(i, j int) bool { return progs[i].mtime < progs[j].mtime })
+	for _, p := range progs[:max(0, len(progs)-keep)] {
+		unix.Unlinkat(dir, p.name, 0)
+	}
 }
 
 func writeAll(fd int, b []byte) error {

@@ -4,16 +4,20 @@ package seccompmemo
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/moby/profiles/seccomp"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
 )
 
 // defaultProfile is Docker's default profile for Docker's default
@@ -229,5 +233,27 @@ func TestDeferredRuleFailure(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
 		t.Errorf("memo stored %q for a failed filter", files)
+	}
+}
+
+// TestPruneKeepsTheNewest: the memo keeps its newest programs.
+func TestPruneKeepsTheNewest(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 5; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("p%d", i))
+		os.WriteFile(p, []byte("x"), 0o600)
+		when := time.Unix(int64(1000+i), 0)
+		os.Chtimes(p, when, when)
+	}
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	prune(fd, 2)
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	want := []string{filepath.Join(dir, "p3"), filepath.Join(dir, "p4")}
+	if !reflect.DeepEqual(left, want) {
+		t.Errorf("left %q, want %q", left, want)
 	}
 }
