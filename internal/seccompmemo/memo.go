@@ -42,9 +42,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Enabled reports whether this build memoizes (cgo and the seccomp tag).
-const Enabled = true
-
 // dirfd is the memo directory (an O_PATH descriptor), or -1: no memo.
 var dirfd atomic.Int32
 
