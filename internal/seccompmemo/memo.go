@@ -28,6 +28,7 @@ import "C"
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -35,8 +36,9 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
+	"strings"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -145,7 +147,11 @@ func readFull(f *os.File, buf []byte) (int, error) {
 // it is renamed into place whole).
 func store(dir int, key [32]byte, prog []byte) error {
 	name := hex.EncodeToString(key[:])
-	tmp := ".tmp-" + name + "-" + strconv.Itoa(os.Getpid())
+	// Not the pid in the name: every container's init is pid 1 of its
+	// own namespace, and `up` starts many at once.
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := ".tmp-" + name + "-" + hex.EncodeToString(rnd[:])
 	fd, err := unix.Openat(dir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
@@ -173,7 +179,8 @@ func store(dir int, key [32]byte, prog []byte) error {
 // more than a few, and the oldest go first.
 const maxPrograms = 64
 
-// prune deletes the oldest programs of the memo beyond keep.
+// prune deletes the oldest programs of the memo beyond keep, and what
+// stores cut short left.
 func prune(dir, keep int) {
 	fd, err := unix.Openat(dir, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -182,7 +189,7 @@ func prune(dir, keep int) {
 	d := os.NewFile(uintptr(fd), "seccomp memo")
 	defer d.Close()
 	names, err := d.Readdirnames(-1)
-	if err != nil || len(names) <= keep {
+	if err != nil {
 		return
 	}
 	type prog struct {
@@ -192,9 +199,17 @@ func prune(dir, keep int) {
 	progs := make([]prog, 0, len(names))
 	for _, n := range names {
 		var st unix.Stat_t
-		if unix.Fstatat(dir, n, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
-			progs = append(progs, prog{n, st.Mtim.Nano()})
+		if unix.Fstatat(dir, n, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+			continue
 		}
+		if strings.HasPrefix(n, ".tmp-") {
+			// a store cut short (its init killed): gone after a minute
+			if time.Since(time.Unix(0, st.Mtim.Nano())) > time.Minute {
+				unix.Unlinkat(dir, n, 0)
+			}
+			continue
+		}
+		progs = append(progs, prog{n, st.Mtim.Nano()})
 	}
 	sort.Slice(progs, func(i, j int) bool { return progs[i].mtime < progs[j].mtime })
 	for _, p := range progs[:max(0, len(progs)-keep)] {

@@ -236,7 +236,8 @@ func TestDeferredRuleFailure(t *testing.T) {
 	}
 }
 
-// TestPruneKeepsTheNewest: the memo keeps its newest programs.
+// TestPruneKeepsTheNewest: the memo keeps its newest programs, and drops
+// what a store cut short left once it is a minute old.
 func TestPruneKeepsTheNewest(t *testing.T) {
 	dir := t.TempDir()
 	for i := 0; i < 5; i++ {
@@ -245,14 +246,25 @@ func TestPruneKeepsTheNewest(t *testing.T) {
 		when := time.Unix(int64(1000+i), 0)
 		os.Chtimes(p, when, when)
 	}
+	stale, fresh := filepath.Join(dir, ".tmp-stale"), filepath.Join(dir, ".tmp-fresh")
+	os.WriteFile(stale, nil, 0o600)
+	os.WriteFile(fresh, nil, 0o600)
+	old := time.Now().Add(-2 * time.Minute)
+	os.Chtimes(stale, old, old)
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
 	prune(fd, 2)
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("a store cut short two minutes ago was left")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a store under way was deleted")
+	}
 	left, _ := filepath.Glob(filepath.Join(dir, "*"))
-	want := []string{filepath.Join(dir, "p3"), filepath.Join(dir, "p4")}
+	want := []string{fresh, filepath.Join(dir, "p3"), filepath.Join(dir, "p4")}
 	if !reflect.DeepEqual(left, want) {
 		t.Errorf("left %q, want %q", left, want)
 	}
