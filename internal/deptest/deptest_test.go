@@ -1,6 +1,7 @@
 package deptest
 
 import (
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -47,36 +48,51 @@ var heavy = map[string][]string{
 // `make` installs as berth) must not link compose-go: its JSON-schema
 // library compiles metaschemas at every start (cmd/berth/main_core.go).
 func TestCoreBuildSkipsCompose(t *testing.T) {
-	out, err := exec.Command("go", "list", "-tags", "seccomp netgo osusergo berthcore", "-deps", "./../../cmd/berth").CombinedOutput()
+	deps, err := goListDeps("seccomp netgo osusergo berthcore", "cmd/berth")
 	if err != nil {
-		t.Fatalf("go list: %v: %s", err, out)
+		t.Fatal(err)
 	}
-	deps := strings.Fields(string(out))
-	for _, d := range deps {
-		for _, b := range []string{"github.com/compose-spec/", "github.com/santhosh-tekuri/jsonschema", mod + "compose"} {
-			if strings.HasPrefix(d, b) {
-				t.Errorf("the core build of cmd/berth depends on %s", d)
-			}
-		}
+	for _, d := range withPrefix(deps, []string{"github.com/compose-spec/", "github.com/santhosh-tekuri/jsonschema", mod + "compose"}) {
+		t.Errorf("the core build of cmd/berth depends on %s", d)
 	}
 	if len(deps) < 50 {
 		t.Errorf("go list listed %d packages: %q", len(deps), deps)
 	}
 }
 
+// goListDeps lists pkg (relative to the module root) and everything it
+// depends on, built with tags.
+func goListDeps(tags, pkg string) ([]string, error) {
+	out, err := exec.Command("go", "list", "-tags", tags, "-deps", "./../../"+pkg).CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("go list %s: %v: %s", pkg, err, out)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+// withPrefix returns the packages of deps that start with one of prefixes.
+func withPrefix(deps, prefixes []string) []string {
+	var out []string
+	for _, d := range deps {
+		for _, p := range prefixes {
+			if strings.HasPrefix(d, p) {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	return out
+}
+
 func TestIdleMonitorStaysSmall(t *testing.T) {
 	for pkg, bad := range heavy {
 		t.Run(pkg, func(t *testing.T) {
-			out, err := exec.Command("go", "list", "-tags", "seccomp netgo osusergo", "-deps", "./../../"+pkg).CombinedOutput()
+			deps, err := goListDeps("seccomp netgo osusergo", pkg)
 			if err != nil {
-				t.Fatalf("go list %s: %v: %s", pkg, err, out)
+				t.Fatal(err)
 			}
-			for _, d := range strings.Fields(string(out)) {
-				for _, b := range bad {
-					if strings.HasPrefix(d, b) {
-						t.Errorf("%s depends on %s; the idle monitor must stay small (see runtime/handover.go)", pkg, d)
-					}
-				}
+			for _, d := range withPrefix(deps, bad) {
+				t.Errorf("%s depends on %s; the idle monitor must stay small (see runtime/handover.go)", pkg, d)
 			}
 		})
 	}
@@ -85,12 +101,12 @@ func TestIdleMonitorStaysSmall(t *testing.T) {
 func TestDependencyDirection(t *testing.T) {
 	for pkg, bad := range forbidden {
 		t.Run(pkg, func(t *testing.T) {
-			out, err := exec.Command("go", "list", "-tags", "seccomp netgo osusergo", "-deps", "./../../"+pkg).CombinedOutput()
+			list, err := goListDeps("seccomp netgo osusergo", pkg)
 			if err != nil {
-				t.Skipf("go list %s: %v: %s", pkg, err, out)
+				t.Skip(err)
 			}
 			deps := map[string]bool{}
-			for _, l := range strings.Fields(string(out)) {
+			for _, l := range list {
 				deps[l] = true
 			}
 			for _, b := range bad {
@@ -100,10 +116,8 @@ func TestDependencyDirection(t *testing.T) {
 			}
 			// Below compose, nothing may see compose-go types.
 			if pkg != "compose" {
-				for d := range deps {
-					if strings.HasPrefix(d, "github.com/compose-spec/") {
-						t.Errorf("%s depends on %s; compose-go types stay inside compose/", pkg, d)
-					}
+				for _, d := range withPrefix(list, []string{"github.com/compose-spec/"}) {
+					t.Errorf("%s depends on %s; compose-go types stay inside compose/", pkg, d)
 				}
 			}
 		})
