@@ -34,6 +34,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -118,7 +119,7 @@ func lookup(dir int, key [32]byte) ([]byte, bool) {
 	f := os.NewFile(uintptr(fd), "seccomp memo")
 	defer f.Close()
 	buf := make([]byte, len(fileMagic)+32+4+maxProgram+1)
-	n, _ := readFull(f, buf)
+	n, _ := io.ReadFull(f, buf) // a shorter file ends the read early
 	buf = buf[:n]
 	if len(buf) < len(fileMagic)+36 || !bytes.Equal(buf[:len(fileMagic)], fileMagic) || !bytes.Equal(buf[len(fileMagic):len(fileMagic)+32], key[:]) {
 		return nil, false
@@ -129,18 +130,6 @@ func lookup(dir int, key [32]byte) ([]byte, bool) {
 		return nil, false
 	}
 	return prog, true
-}
-
-func readFull(f *os.File, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := f.Read(buf[n:])
-		n += m
-		if err != nil || m == 0 {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // store writes the memo file atomically (a partial file is never seen:
