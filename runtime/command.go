@@ -15,7 +15,7 @@ const MonitorBinary = "berth-monitor"
 // and stays smaller), else selfExe itself.
 func MonitorCommandFor(selfExe, rootFlag string) func(id string) []string {
 	exe := selfExe
-	if mon := filepath.Join(filepath.Dir(selfExe), MonitorBinary); isExecutable(mon) {
+	if mon := Sibling(selfExe, MonitorBinary); mon != "" {
 		exe = mon
 	}
 	return func(id string) []string {
@@ -25,6 +25,15 @@ func MonitorCommandFor(selfExe, rootFlag string) func(id string) []string {
 		}
 		return append(args, "__monitor", id)
 	}
+}
+
+// Sibling returns the executable file name in the directory of selfExe
+// (berth's binaries find each other there), or "" when there is none.
+func Sibling(selfExe, name string) string {
+	if p := filepath.Join(filepath.Dir(selfExe), name); isExecutable(p) {
+		return p
+	}
+	return ""
 }
 
 // isExecutable reports whether path is a regular file with an execute bit.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
@@ -50,8 +49,8 @@ func idleCommand() []string {
 	if err != nil {
 		return nil
 	}
-	idle := filepath.Join(filepath.Dir(self), conmon.IdleBinary)
-	if !isExecutable(idle) {
+	idle := Sibling(self, conmon.IdleBinary)
+	if idle == "" {
 		return nil
 	}
 	return append([]string{idle}, os.Args[1:]...)

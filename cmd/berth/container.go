@@ -40,8 +40,8 @@ func newEngine(g *globals) (*engine.Engine, error) {
 	}
 	// berth-compose starts the DNS server from the core build next to it:
 	// a smaller binary for a long-lived process.
-	if core := filepath.Join(filepath.Dir(self), "berth"); filepath.Base(self) == ComposeBinary {
-		if fi, err := os.Stat(core); err == nil && fi.Mode().IsRegular() {
+	if filepath.Base(self) == ComposeBinary {
+		if core := runtime.Sibling(self, "berth"); core != "" {
 			self = core
 		}
 	}
